@@ -1,0 +1,120 @@
+"""Checkpoints: weights plus JSON metadata in one file, saved atomically, loaded without pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from aelib.config import ModelConfig
+from aelib.device import pick_device
+from aelib.models import Autoencoder
+from aelib.presets import build_model
+
+FORMAT = "aelib.checkpoint"
+FORMAT_VERSION = 1
+
+
+def save(
+    model: Autoencoder,
+    path: str | os.PathLike,
+    metadata: dict | None = None,
+    half: bool = False,
+    tensors: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write `model` to `path` atomically: a temp file in the same folder, then a rename.
+
+    `half` stores floating weights as float16 (half the size; loading casts back to float32).
+    `tensors` holds extra arrays, such as the latent history of a training run.
+    """
+    from aelib import __version__
+
+    path = Path(path)
+    meta = dict(metadata or {})
+    meta.setdefault("preset", model.config.preset)
+    meta["config"] = model.config.to_dict()
+    meta["aelib_version"] = __version__
+    meta["weights_dtype"] = "float16" if half else "float32"
+    text = json.dumps(meta)  # fails here, before touching the disk, if something is not JSON-able
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        t = t.detach().cpu()
+        return t.half() if half and t.is_floating_point() else t.clone()
+
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": text,
+        "state_dict": {k: pack(v) for k, v in model.state_dict().items()},
+        "tensors": {k: v.detach().cpu() for k, v in (tensors or {}).items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}; check the path, or train one with "
+                                f"`python -m aelib train --preset NAME --out {path}`.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+        raise ValueError(
+            f"{path} is not a readable aelib checkpoint: it is truncated, corrupt, or holds "
+            f"something other than plain weights (loading refused: {str(e).splitlines()[0][:200]}). "
+            "Re-download it or train it again."
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is a PyTorch file but not an aelib checkpoint (no '{FORMAT}' header); "
+                         "save models with aelib.save().")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{path} was written by a newer aelib (format {payload['format_version']}); upgrade aelib.")
+    try:
+        payload["metadata"] = json.loads(payload["metadata"])
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} has damaged metadata ({e}); train or download it again.") from None
+    return payload
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The checkpoint's metadata without building its model."""
+    return _read(path)["metadata"]
+
+
+def load(path: str | os.PathLike, device: torch.device | str | None = None) -> Autoencoder:
+    """Rebuild the model stored at `path`, in eval mode on `device` (the best one by default).
+
+    The model gets `.metadata` (a dict) and `.extras` (the extra tensors saved with it).
+    """
+    payload = _read(path)
+    meta = payload["metadata"]
+    try:
+        config = ModelConfig.from_dict(meta["config"])
+        model = build_model(config)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path} cannot be rebuilt: {e}") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        detail = " ".join(str(e).split())[:300]
+        raise ValueError(f"{path} does not match preset {config.preset!r} with this config: {detail}") from None
+    model.metadata = meta
+    model.extras = payload.get("tensors") or {}
+    return model.to(pick_device(device)).eval()

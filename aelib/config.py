@@ -1,0 +1,84 @@
+"""The two configuration dataclasses: what a model is, and how it is trained."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+OPTIMIZERS = ("adam", "adadelta")
+SCHEDULES = ("constant", "cosine")
+INITS = ("torch", "keras")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model: stored verbatim in every checkpoint."""
+
+    preset: str = "vae-2d"
+    latent_dim: int = 2
+    hidden: tuple[int, ...] = ()  # MLP widths, encoder side; the decoder mirrors them
+    noise: float = 0.0  # std of the Gaussian input corruption for denoising models
+    init: str = "torch"  # "keras": Glorot-uniform weights and zero biases, as the Keras/TF seeds had
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if not isinstance(self.latent_dim, int) or self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be a whole number of at least 1, got {self.latent_dim!r}.")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden layer widths must be positive, got {self.hidden}.")
+        if not 0.0 <= self.noise <= 1.0:
+            raise ValueError(f"noise must be between 0 and 1, got {self.noise!r}.")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}.")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config fields {sorted(unknown)}; this file needs a newer aelib.")
+        return cls(**d)
+
+
+@dataclass
+class TrainConfig:
+    """How one training run goes. Presets carry the recipe of their seed as defaults."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    schedule: str = "constant"  # "cosine" anneals the learning rate to zero over the run
+    seed: int = 0
+    dataset: str = "mnist"
+    limit: int | None = None  # train on the first `limit` images only (quick demos and tests)
+    target_loss: float | None = None  # stop once the test metric reaches this (preset's own unit)
+    evals_per_epoch: int = 1
+    snapshots: bool = False  # keep reconstructions and latent positions of fixed test digits per eval
+    snapshot_points: int = 2000
+    log_every: int = 0  # steps between progress events; 0 picks about 100 events per epoch
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "evals_per_epoch"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive whole number, got {v!r}.")
+        if not isinstance(self.lr, (int, float)) or not self.lr > 0 or self.lr != self.lr:
+            raise ValueError(f"learning rate must be a positive number, got {self.lr!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}.")
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
+            raise ValueError(f"limit must be a positive number of images, got {self.limit!r}.")
+        if self.log_every < 0:
+            raise ValueError(f"log_every must be 0 (automatic) or positive, got {self.log_every!r}.")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,132 @@
+"""Latent-space tools: encode a dataset, decode points and grids, interpolate, sample, project."""
+
+from __future__ import annotations
+
+import torch
+
+from aelib.data import to_float
+from aelib.models import Autoencoder
+
+
+def _device(model: Autoencoder) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def encode_dataset(model: Autoencoder, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """uint8 or float images (N, 1, 28, 28) -> codes (N, latent_dim), float32 on CPU."""
+    dev = _device(model)
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = images[i : i + batch_size].to(dev)
+        x = to_float(x) if x.dtype == torch.uint8 else x
+        out.append(model.encode(x).float().cpu())
+    return torch.cat(out) if out else torch.empty(0, model.latent_dim)
+
+
+@torch.inference_mode()
+def decode(model: Autoencoder, z) -> torch.Tensor:
+    """Codes (N, latent_dim) or one code (latent_dim,) -> images (N, 28, 28), float32 on CPU."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.dim() == 1:
+        z = z.unsqueeze(0)  # (latent_dim,) -> (1, latent_dim)
+    return model.decode(z.to(_device(model))).squeeze(1).float().cpu()  # (N, 1, 28, 28) -> (N, 28, 28)
+
+
+def grid_points(n: int, x_range: tuple[float, float], y_range: tuple[float, float]) -> torch.Tensor:
+    """n*n points of a mesh, row by row from the top (largest y) so images read like a plot."""
+    xs = torch.linspace(x_range[0], x_range[1], n)
+    ys = torch.linspace(y_range[1], y_range[0], n)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)  # (n*n, 2)
+
+
+def tile(images: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """(rows*cols, H, W) -> one (rows*H, cols*W) image."""
+    _, h, w = images.shape
+    return images.reshape(rows, cols, h, w).permute(0, 2, 1, 3).reshape(rows * h, cols * w)
+
+
+def manifold(
+    model: Autoencoder,
+    n: int = 20,
+    x_range: tuple[float, float] = (-3.0, 3.0),
+    y_range: tuple[float, float] | None = None,
+    plane: "PCAPlane | None" = None,
+) -> torch.Tensor:
+    """Decode an n x n mesh of the plane into one (28n, 28n) image.
+
+    For models with more than 2 latent dimensions, pass the `plane` the mesh lies in.
+    """
+    pts = grid_points(n, x_range, y_range or x_range)
+    z = plane.lift(pts) if plane is not None else pts
+    if z.shape[1] != model.latent_dim:
+        raise ValueError(f"a {model.latent_dim}-D model needs a PCAPlane to lay a 2-D grid in its latent space.")
+    return tile(decode(model, z), n, n)
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Straight-line path from z0 to z1, endpoints included: (steps, D)."""
+    t = torch.linspace(0, 1, steps).unsqueeze(1)  # (steps, 1)
+    return (1 - t) * z0.float() + t * z1.float()
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Great-circle path from z0 to z1, endpoints included: (steps, D).
+
+    The angle is taken between the directions; the norm goes linearly from |z0| to |z1|, which keeps
+    the path at the typical radius of Gaussian samples instead of cutting through the origin.
+    """
+    z0, z1 = z0.float(), z1.float()
+    n0, n1 = z0.norm(), z1.norm()
+    if n0 < 1e-8 or n1 < 1e-8:
+        return lerp(z0, z1, steps)
+    u0, u1 = z0 / n0, z1 / n1
+    omega = torch.arccos((u0 @ u1).clamp(-1.0, 1.0))
+    t = torch.linspace(0, 1, steps).unsqueeze(1)  # (steps, 1)
+    if omega < 1e-4:
+        direction = (1 - t) * u0 + t * u1
+    else:
+        direction = (torch.sin((1 - t) * omega) * u0 + torch.sin(t * omega) * u1) / torch.sin(omega)
+    return direction * ((1 - t) * n0 + t * n1)
+
+
+def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw n codes from N(0, I) and decode them: (codes (n, D), images (n, 28, 28))."""
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    z = torch.randn(n, model.latent_dim, generator=g)
+    return z, decode(model, z)
+
+
+class PCAPlane:
+    """The 2-D plane of largest variance through a cloud of codes, and the maps to and from it.
+
+    For a 2-D model use `PCAPlane.identity(2)`, so the same code drives every model.
+    """
+
+    def __init__(self, mean: torch.Tensor, components: torch.Tensor):
+        self.mean = mean.float()  # (D,)
+        self.components = components.float()  # (2, D), orthonormal rows
+
+    @classmethod
+    def fit(cls, codes: torch.Tensor) -> "PCAPlane":
+        codes = codes.float()
+        if codes.shape[1] == 2:
+            return cls.identity(2)
+        mean = codes.mean(0)
+        _, _, v = torch.pca_lowrank(codes - mean, q=2, center=False, niter=4)  # v: (D, 2)
+        return cls(mean, v.T.contiguous())
+
+    @classmethod
+    def identity(cls, dim: int) -> "PCAPlane":
+        if dim != 2:
+            raise ValueError("the identity plane exists only for 2-D latent spaces.")
+        return cls(torch.zeros(2), torch.eye(2))
+
+    def project(self, codes: torch.Tensor) -> torch.Tensor:
+        """(N, D) -> (N, 2) coordinates in the plane."""
+        return (codes.float() - self.mean) @ self.components.T
+
+    def lift(self, points: torch.Tensor) -> torch.Tensor:
+        """(N, 2) plane coordinates -> (N, D) full codes, on the plane through the mean."""
+        return self.mean + torch.as_tensor(points, dtype=torch.float32) @ self.components

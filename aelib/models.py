@@ -1,0 +1,302 @@
+"""Model classes: one interface (encode, decode, loss, posterior for VAEs) over every architecture."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from aelib.config import ModelConfig
+
+IMAGE_SHAPE = (1, 28, 28)
+PIXELS = 28 * 28
+
+
+def check_images(x: torch.Tensor) -> None:
+    """Raise a clear ValueError unless x is a float batch of shape (N, 1, 28, 28)."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"expected a torch.Tensor of images, got {type(x).__name__}.")
+    if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(
+            f"expected images of shape (N, 1, 28, 28) with values in [0, 1], got shape {tuple(x.shape)}; "
+            "add the channel axis with x.unsqueeze(1) or reshape with x.view(-1, 1, 28, 28)."
+        )
+    if not x.is_floating_point():
+        raise ValueError(f"expected float images in [0, 1], got dtype {x.dtype}; divide uint8 images by 255.")
+
+
+def add_noise(x: torch.Tensor, noise: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """S4's corruption: clip(x + noise * N(0, 1), 0, 1)."""
+    if noise <= 0:
+        return x
+    eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return (x + noise * eps).clamp_(0.0, 1.0)
+
+
+def bce_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy summed over pixels and averaged over the batch: nats per image."""
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+
+
+class Autoencoder(nn.Module):
+    """A deterministic autoencoder. Subclasses set `self.encoder` and `self.decoder`.
+
+    The decoder returns logits; `decode` squashes them to probabilities and `loss` uses the
+    logits directly, which is the numerically stable form of a sigmoid followed by BCE.
+    """
+
+    variational = False
+    metric = "bce_per_pixel"  # the unit the Keras seeds report: mean per-pixel BCE
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def _init_weights(self) -> None:
+        if self.config.init != "keras":
+            return
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.encoder(x)  # (N, 1, 28, 28) -> (N, latent_dim)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"expected latent codes of shape (N, {self.latent_dim}), got {tuple(z.shape)}."
+            )
+        return self.decoder(z)  # (N, latent_dim) -> (N, 1, 28, 28)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training objective in nats per image. Denoising models see a corrupted input."""
+        check_images(x)
+        logits = self.decoder(self.encoder(add_noise(x, self.config.noise)))
+        recon = bce_nats(logits, x)
+        return {"loss": recon, "recon": recon}
+
+
+class VAE(Autoencoder):
+    """A variational autoencoder with a diagonal Gaussian posterior and a N(0, I) prior.
+
+    Subclasses set `self.encoder` (x -> features), `self.to_posterior` (features -> mu, logvar)
+    and `self.decoder`.
+    """
+
+    variational = True
+    metric = "loss"  # negative ELBO in nats per image
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        check_images(x)
+        return self.to_posterior(self.encoder(x))  # (N, latent_dim) each
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(x)[0]
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        std = torch.exp(0.5 * logvar)
+        return mu + std * torch.randn_like(std)
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        # z is always sampled, also at evaluation, so the reported figure is an honest
+        # single-sample estimate of the negative ELBO (as in the PyTorch VAE example).
+        mu, logvar = self.posterior(add_noise(x, self.config.noise))
+        logits = self.decoder(self.reparameterize(mu, logvar))
+        recon = bce_nats(logits, x)
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
+        return {"loss": recon + kl, "recon": recon, "kl": kl}
+
+
+class GaussianHead(nn.Module):
+    """features -> (mu, logvar) with two linear maps."""
+
+    def __init__(self, d_in: int, latent_dim: int, softplus_std: bool = False):
+        super().__init__()
+        self.mu = nn.Linear(d_in, latent_dim)
+        self.scale = nn.Linear(d_in, latent_dim)
+        self.softplus_std = softplus_std
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.softplus_std:
+            # S1 predicts the standard deviation through a softplus; the tiny floor keeps log finite.
+            std = F.softplus(self.scale(h)) + 1e-6
+            return self.mu(h), 2 * torch.log(std)
+        return self.mu(h), self.scale(h)
+
+
+def mlp(dims: list[int], last_act: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(dims) - 2 or last_act:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class MLPAE(Autoencoder):
+    """Dense autoencoder: 784 -> hidden... -> latent -> reversed(hidden)... -> 784."""
+
+    def __init__(self, config: ModelConfig, latent_relu: bool = False):
+        super().__init__(config)
+        h, d = list(config.hidden), config.latent_dim
+        self.encoder = nn.Sequential(nn.Flatten(), mlp([PIXELS, *h, d], last_act=latent_relu))
+        self.decoder = nn.Sequential(
+            mlp([d, *reversed(h), PIXELS], last_act=False), nn.Unflatten(1, IMAGE_SHAPE)
+        )
+        self._init_weights()
+
+
+class ReluLatentMLPAE(MLPAE):
+    """Dense autoencoder whose code passes through a ReLU, as S2's dense AE and S3 have it."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config, latent_relu=True)
+
+
+class MLPVAE(VAE):
+    """Dense VAE: 784 -> hidden... -> (mu, logvar); z -> reversed(hidden)... -> 784."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        h, d = list(config.hidden), config.latent_dim
+        self.encoder = nn.Sequential(nn.Flatten(), mlp([PIXELS, *h], last_act=True))
+        self.to_posterior = GaussianHead(h[-1], d)
+        self.decoder = nn.Sequential(
+            mlp([d, *reversed(h), PIXELS], last_act=False), nn.Unflatten(1, IMAGE_SHAPE)
+        )
+        self._init_weights()
+
+
+class CropTo(nn.Module):
+    """Keep the top-left size x size window: TF's 'same' transposed convolution with an even kernel."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., : self.size, : self.size]
+
+
+class ConvVAE(VAE):
+    """S1: the TensorFlow convolutional VAE with a softplus standard deviation."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        d = config.latent_dim
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.ReLU(),  # (N, 64, 14, 14)
+            nn.Conv2d(64, 64, 4, stride=2, padding=1), nn.ReLU(),  # (N, 64, 7, 7)
+            nn.ZeroPad2d((1, 2, 1, 2)),  # TF's 'same' for an even kernel puts the extra row/column last
+            nn.Conv2d(64, 64, 4, stride=1), nn.ReLU(),  # (N, 64, 7, 7)
+            nn.Flatten(),  # (N, 3136)
+        )
+        self.to_posterior = GaussianHead(64 * 7 * 7, d, softplus_std=True)
+
+        def up() -> list[nn.Module]:
+            return [CropTo(7), nn.ReLU()]
+
+        self.decoder = nn.Sequential(
+            nn.Linear(d, 49), nn.ReLU(), nn.Linear(49, 49), nn.ReLU(),
+            nn.Unflatten(1, (1, 7, 7)),  # (N, 1, 7, 7)
+            nn.ConvTranspose2d(1, 64, 4, padding=1), *up(),  # (N, 64, 7, 7)
+            nn.ConvTranspose2d(64, 64, 4, padding=1), *up(),
+            nn.ConvTranspose2d(64, 64, 4, padding=1), *up(),
+            nn.Flatten(),  # (N, 3136)
+            nn.Linear(64 * 7 * 7, PIXELS), nn.Linear(PIXELS, PIXELS),
+            nn.Unflatten(1, IMAGE_SHAPE),  # (N, 1, 28, 28)
+        )
+        self._init_weights()
+
+
+class KerasConvAE(Autoencoder):
+    """S2's convolutional autoencoder: a 4x4x8 code, flattened to 128 numbers."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        if config.latent_dim != 128:
+            raise ValueError("the S2 conv AE has a fixed 4x4x8 code: latent_dim must be 128.")
+
+        def conv(a: int, b: int, padding: str = "same") -> list[nn.Module]:
+            return [nn.Conv2d(a, b, 3, padding=padding), nn.ReLU()]
+
+        self.encoder = nn.Sequential(
+            *conv(1, 16), nn.MaxPool2d(2),  # (N, 16, 14, 14)
+            *conv(16, 8), nn.MaxPool2d(2),  # (N, 8, 7, 7)
+            *conv(8, 8), nn.MaxPool2d(2, ceil_mode=True),  # Keras 'same' pooling: (N, 8, 4, 4)
+            nn.Flatten(),  # (N, 128)
+        )
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, (8, 4, 4)),
+            *conv(8, 8), nn.Upsample(scale_factor=2),  # (N, 8, 8, 8)
+            *conv(8, 8), nn.Upsample(scale_factor=2),  # (N, 8, 16, 16)
+            *conv(8, 16, padding="valid"), nn.Upsample(scale_factor=2),  # (N, 16, 28, 28)
+            nn.Conv2d(16, 1, 3, padding="same"),  # (N, 1, 28, 28)
+        )
+        self._init_weights()
+
+
+class DenoisingConvAE(Autoencoder):
+    """S4's denoising autoencoder: a 7x7x32 code, flattened to 1568 numbers."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        if config.latent_dim != 7 * 7 * 32:
+            raise ValueError("the S4 denoising AE has a fixed 7x7x32 code: latent_dim must be 1568.")
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),  # (N, 32, 14, 14)
+            nn.Conv2d(32, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),  # (N, 32, 7, 7)
+            nn.Flatten(),  # (N, 1568)
+        )
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, (32, 7, 7)),
+            nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (N, 32, 14, 14)
+            nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (N, 32, 28, 28)
+            nn.Conv2d(32, 1, 3, padding="same"),  # (N, 1, 28, 28)
+        )
+        self._init_weights()
+
+
+class ConvNetVAE(VAE):
+    """Improved convolutional VAE: two stride-2 convolutions each way around a dense bottleneck."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        d, w = config.latent_dim, (config.hidden or (256,))[0]
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 32, 4, stride=2, padding=1), nn.ReLU(),  # (N, 32, 14, 14)
+            nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.ReLU(),  # (N, 64, 7, 7)
+            nn.Flatten(), nn.Linear(64 * 7 * 7, w), nn.ReLU(),  # (N, w)
+        )
+        self.to_posterior = GaussianHead(w, d)
+        self.decoder = nn.Sequential(
+            nn.Linear(d, w), nn.ReLU(), nn.Linear(w, 64 * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (64, 7, 7)),
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.ReLU(),  # (N, 32, 14, 14)
+            nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),  # (N, 1, 28, 28)
+        )
+        self._init_weights()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = [
+    "Autoencoder", "VAE", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
+    "DenoisingConvAE", "ConvNetVAE", "check_images", "add_noise", "count_parameters",
+]

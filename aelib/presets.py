@@ -1,0 +1,157 @@
+"""The preset registry: every named model, the seed it reproduces, and its training recipe."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from aelib.config import ModelConfig, TrainConfig
+from aelib.models import (
+    Autoencoder, ConvNetVAE, ConvVAE, DenoisingConvAE, KerasConvAE, MLPAE, MLPVAE, ReluLatentMLPAE,
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named model: its class, default config, training recipe and where it comes from."""
+
+    name: str
+    model_class: type[Autoencoder]
+    config: ModelConfig
+    recipe: TrainConfig
+    seed_ref: str | None  # "S1".."S5" for faithful presets, None for improved ones
+    origin: str
+    latent_fixed: bool = False  # convolutional codes whose size the architecture fixes
+
+    @property
+    def faithful(self) -> bool:
+        return self.seed_ref is not None
+
+    @property
+    def variational(self) -> bool:
+        return self.model_class.variational
+
+    @property
+    def metric(self) -> str:
+        return self.model_class.metric
+
+
+PRESETS: dict[str, Preset] = {}
+
+
+def register(preset: Preset) -> Preset:
+    if preset.name in PRESETS:
+        raise ValueError(f"preset {preset.name!r} is registered twice.")
+    PRESETS[preset.name] = preset
+    return preset
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)} "
+            "(`python -m aelib presets` lists them)."
+        ) from None
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    """Instantiate the model a config describes (the path checkpoints use to rebuild themselves)."""
+    return get_preset(config.preset).model_class(config)
+
+
+def build(name: str, seed: int | None = None, **overrides) -> Autoencoder:
+    """Build preset `name`, with config fields overridden (e.g. latent_dim=16).
+
+    With `seed`, the initial weights are reproducible and the global RNG is left untouched.
+    """
+    preset = get_preset(name)
+    if preset.latent_fixed and "latent_dim" in overrides and overrides["latent_dim"] != preset.config.latent_dim:
+        raise ValueError(
+            f"preset {name!r} has a code size fixed by its architecture ({preset.config.latent_dim}); "
+            "drop --latent-dim or pick another preset."
+        )
+    config = dataclasses.replace(preset.config, **overrides)
+    if seed is None:
+        return build_model(config)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(config)
+
+
+def recipe(name: str, **overrides) -> TrainConfig:
+    """The preset's training recipe with fields overridden."""
+    return dataclasses.replace(get_preset(name).recipe, **overrides)
+
+
+# --- Faithful presets: the exact layers of the five seeds (see SEEDS.md) ---------------------
+
+register(Preset(
+    "conv-vae", ConvVAE,
+    ModelConfig("conv-vae", latent_dim=2, init="keras"),
+    TrainConfig(epochs=10, batch_size=128, lr=1e-3),
+    "S1", "S1, TensorFlow's convolutional VAE walkthrough: three 64-filter k4 convolutions, a softplus "
+    "standard deviation, a dense+transposed-conv decoder. Latent size is a parameter (2 by default).",
+))
+register(Preset(
+    "dense-ae", ReluLatentMLPAE,
+    ModelConfig("dense-ae", latent_dim=64, hidden=(128, 64), init="keras"),
+    TrainConfig(epochs=10, batch_size=100, lr=1.0, optimizer="adadelta"),
+    "S2", "S2, Keras's 'Building autoencoders' dense AE 784-128-64-64, Adadelta, batch 100, "
+    "with a sigmoid output in place of the walkthrough's softmax.",
+))
+register(Preset(
+    "conv-ae", KerasConvAE,
+    ModelConfig("conv-ae", latent_dim=128, init="keras"),
+    TrainConfig(epochs=10, batch_size=100, lr=1.0, optimizer="adadelta"),
+    "S2", "S2, Keras's 'Building autoencoders' convolutional AE with a 4x4x8 code, Adadelta, batch 100.",
+    latent_fixed=True,
+))
+register(Preset(
+    "deep-ae-2d", ReluLatentMLPAE,
+    ModelConfig("deep-ae-2d", latent_dim=2, hidden=(32,), init="keras"),
+    TrainConfig(epochs=10, batch_size=32, lr=1e-3),
+    "S3", "S3, the Keras deep AE 784-32-2-32-784 (51,154 parameters) with its ReLU 2-D code, "
+    "Adam, batch 32, 10 epochs.",
+))
+register(Preset(
+    "denoising-conv-ae", DenoisingConvAE,
+    ModelConfig("denoising-conv-ae", latent_dim=7 * 7 * 32, noise=0.4, init="keras"),
+    TrainConfig(epochs=50, batch_size=128, lr=1e-3),
+    "S4", "S4, the TensorFlow/Keras denoising conv AE (32-filter convs, two stride-2 transposed convs), "
+    "inputs corrupted with clip(x + 0.4 N(0,1)), Adam, batch 128.",
+    latent_fixed=True,
+))
+register(Preset(
+    "mlp-vae", MLPVAE,
+    ModelConfig("mlp-vae", latent_dim=20, hidden=(400,)),
+    TrainConfig(epochs=10, batch_size=128, lr=1e-3),
+    "S5", "S5, the PyTorch examples VAE 784-400-20, Adam lr 1e-3, batch 128.",
+))
+
+# --- Improved presets: better figures for the explorer, built from the same parts -------------
+
+register(Preset(
+    "vae-2d", MLPVAE,
+    ModelConfig("vae-2d", latent_dim=2, hidden=(512, 256)),
+    TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "Improved 2-D VAE: S5's dense VAE made wider and deeper (784-512-256-2), trained longer "
+    "with a cosine learning-rate schedule. The explorer's default VAE.",
+))
+register(Preset(
+    "ae-2d", MLPAE,
+    ModelConfig("ae-2d", latent_dim=2, hidden=(512, 256)),
+    TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "Improved 2-D AE: S3 without the ReLU that folds its code into one quadrant, "
+    "wider (784-512-256-2), cosine learning-rate schedule. The explorer's default AE.",
+))
+register(Preset(
+    "vae", ConvNetVAE,
+    ModelConfig("vae", latent_dim=32, hidden=(256,)),
+    TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "Improved VAE: convolutional encoder and decoder (32 and 64 filters, stride 2) around a "
+    "256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the set.",
+))
