@@ -1,0 +1,133 @@
+"""Checkpoints: round trips, atomic saves, and clear refusals of anything that is not one."""
+
+import json
+import os
+import pickle
+
+import pytest
+import torch
+
+import aelib
+from aelib import build, load, read_metadata, save
+from aelib.presets import PRESETS
+
+
+def outputs(model, seed=0):
+    x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return model.encode(x), model.decode(model.encode(x))
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_save_then_load_gives_identical_outputs(name, tmp_path):
+    model = build(name, seed=1).eval()
+    path = save(model, tmp_path / "m.pt", {"dataset": "mnist", "epochs": 0})
+    loaded = load(path, device="cpu")
+    assert not loaded.training and type(loaded) is type(model)
+    for a, b in zip(outputs(model), outputs(loaded)):
+        assert torch.equal(a, b)
+    assert loaded.metadata["preset"] == name and loaded.metadata["aelib_version"] == aelib.__version__
+
+
+def test_half_precision_file_is_smaller_and_matches_rounded_weights(tmp_path):
+    model = build("mlp-vae", seed=1).eval()
+    full = save(model, tmp_path / "full.pt")
+    half = save(model, tmp_path / "half.pt", half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    rounded = build("mlp-vae").eval()
+    rounded.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    for a, b in zip(outputs(rounded), outputs(load(half, device="cpu"))):
+        assert torch.equal(a, b)
+    assert read_metadata(half)["weights_dtype"] == "float16"
+
+
+def test_metadata_and_extra_tensors_survive(tmp_path):
+    hist = torch.randn(3, 50, 2)
+    path = save(build("vae-2d"), tmp_path / "m.pt", {"test_metrics": {"loss": 140.5}, "seed": 3},
+                tensors={"latent_history": hist})
+    m = load(path, device="cpu")
+    assert m.metadata["test_metrics"] == {"loss": 140.5} and m.metadata["seed"] == 3
+    assert m.metadata["config"]["latent_dim"] == 2
+    assert torch.equal(m.extras["latent_history"], hist)
+    json.dumps(read_metadata(path))  # metadata is plain JSON
+
+
+def test_failed_save_leaves_previous_file_intact(tmp_path):
+    path = save(build("mlp-vae", seed=1), tmp_path / "m.pt", {"note": "first"})
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        save(build("mlp-vae", seed=2), path, {"note": object()})  # not JSON-able
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.pt"]  # no temp file left behind
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m aelib train"):
+        load(tmp_path / "nope.pt")
+
+
+def test_truncated_file(tmp_path):
+    path = save(build("mlp-vae"), tmp_path / "m.pt")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated, corrupt"):
+        load(path)
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "junk.pt"
+    path.write_bytes(os.urandom(5000))
+    with pytest.raises(ValueError, match="not a readable aelib checkpoint"):
+        load(path)
+
+
+class _Evil:
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))  # would create the file if ever unpickled
+
+
+def test_malicious_pickle_is_refused_without_running(tmp_path):
+    sentinel = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "aelib.checkpoint", "payload": _Evil(str(sentinel))}, path)
+    with pytest.raises(ValueError, match="not a readable aelib checkpoint"):
+        load(path)
+    assert not sentinel.exists()
+    raw = tmp_path / "evil.pkl"
+    raw.write_bytes(pickle.dumps(_Evil(str(sentinel))))
+    with pytest.raises(ValueError):
+        load(raw)
+    assert not sentinel.exists()
+
+
+def test_plain_state_dict_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "sd.pt"
+    torch.save(build("mlp-vae").state_dict(), path)
+    with pytest.raises(ValueError, match="not an aelib checkpoint"):
+        load(path)
+
+
+def _rewrite_metadata(path, **changes):
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["metadata"])
+    for k, v in changes.items():
+        meta["config"][k] = v
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, path)
+
+
+def test_mismatched_shapes(tmp_path):
+    path = save(build("mlp-vae"), tmp_path / "m.pt")
+    _rewrite_metadata(path, latent_dim=7)
+    with pytest.raises(ValueError, match="does not match preset 'mlp-vae'"):
+        load(path)
+
+
+def test_unknown_preset(tmp_path):
+    path = save(build("mlp-vae"), tmp_path / "m.pt")
+    _rewrite_metadata(path, preset="hyper-vae")
+    with pytest.raises(ValueError, match="unknown preset 'hyper-vae'"):
+        load(path)

@@ -1,0 +1,90 @@
+"""Latent tools: decoding, grids, interpolation, prior samples and the PCA plane."""
+
+import pytest
+import torch
+
+from aelib import build
+from aelib.latent import (PCAPlane, decode, encode_dataset, grid_points, lerp, manifold,
+                          sample_prior, slerp, tile)
+
+
+@pytest.fixture(scope="module")
+def vae2d():
+    return build("vae-2d", seed=0).eval()
+
+
+def test_decode_one_point_and_many(vae2d):
+    assert decode(vae2d, [0.5, -1.0]).shape == (1, 28, 28)
+    imgs = decode(vae2d, torch.zeros(7, 2))
+    assert imgs.shape == (7, 28, 28) and 0 <= imgs.min() and imgs.max() <= 1
+
+
+def test_encode_dataset_in_batches_matches_one_pass(vae2d, synth):
+    images, _ = synth
+    codes = encode_dataset(vae2d, images, batch_size=50)
+    with torch.no_grad():
+        direct = vae2d.encode(images.float() / 255)
+    assert codes.shape == (len(images), 2)
+    assert torch.allclose(codes, direct, atol=1e-5)
+
+
+def test_grid_reads_like_a_plot():
+    pts = grid_points(3, (-1, 1), (-2, 2))
+    assert pts.shape == (9, 2)
+    assert pts[0].tolist() == [-1, 2] and pts[2].tolist() == [1, 2]  # top row first
+    assert pts[-1].tolist() == [1, -2]
+
+
+def test_manifold_tiles_decoded_digits_in_order(vae2d):
+    img = manifold(vae2d, n=4, x_range=(-2, 2))
+    assert img.shape == (4 * 28, 4 * 28)
+    corner = decode(vae2d, [2.0, -2.0])[0]  # bottom-right of the mesh
+    assert torch.allclose(img[-28:, -28:], corner, atol=1e-6)
+
+
+def test_tile_layout():
+    imgs = torch.arange(6).float().view(6, 1, 1).expand(6, 2, 2)
+    t = tile(imgs, 2, 3)
+    assert t.shape == (4, 6) and t[0, 2] == 1 and t[2, 0] == 3
+
+
+def test_manifold_needs_a_plane_above_2d():
+    vae = build("mlp-vae", seed=0).eval()
+    with pytest.raises(ValueError, match="PCAPlane"):
+        manifold(vae, n=2)
+    codes = torch.randn(300, 20)
+    assert manifold(vae, n=2, plane=PCAPlane.fit(codes)).shape == (56, 56)
+
+
+def test_lerp_and_slerp_endpoints():
+    a, b = torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 3.0, 0.0])
+    for path in (lerp(a, b, 5), slerp(a, b, 5)):
+        assert path.shape == (5, 3)
+        assert torch.allclose(path[0], a) and torch.allclose(path[-1], b, atol=1e-6)
+    mid = slerp(a, b, 3)[1]
+    assert mid.norm().item() == pytest.approx(2.0, abs=1e-5)  # norms interpolate: (1+3)/2
+    assert lerp(a, b, 3)[1].norm().item() < 1.6  # the chord cuts inside
+    assert torch.allclose(slerp(a, 2 * a, 3)[1], 1.5 * a)  # parallel vectors do not divide by zero
+
+
+def test_prior_sampling_is_seeded(vae2d):
+    z1, x1 = sample_prior(vae2d, 6, seed=4)
+    z2, x2 = sample_prior(vae2d, 6, seed=4)
+    assert z1.shape == (6, 2) and x1.shape == (6, 28, 28)
+    assert torch.equal(z1, z2) and torch.equal(x1, x2)
+    assert not torch.equal(z1, sample_prior(vae2d, 6, seed=5)[0])
+
+
+def test_pca_plane_round_trip():
+    g = torch.Generator().manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(10, 2, generator=g))[0].T  # (2, 10)
+    coords = torch.randn(500, 2, generator=g) * torch.tensor([5.0, 2.0])
+    codes = 3 + coords @ basis + 0.01 * torch.randn(500, 10, generator=g)
+    plane = PCAPlane.fit(codes)
+    proj = plane.project(codes)
+    assert proj.shape == (500, 2)
+    assert proj[:, 0].var() > proj[:, 1].var()  # first axis carries most variance
+    assert torch.allclose(plane.lift(proj), codes, atol=0.1)  # the cloud lies in the plane
+    assert torch.allclose(plane.project(plane.lift(proj)), proj, atol=1e-4)
+    ident = PCAPlane.fit(torch.randn(20, 2))
+    assert torch.equal(ident.lift(torch.tensor([[1.0, 2.0]])), torch.tensor([[1.0, 2.0]]))
