@@ -31,7 +31,8 @@ for path in sorted(Path("checkpoints").glob("*.pt")):
         "checkpoint": path.name,
         "preset": meta.get("preset"),
         "latent": meta["config"]["latent_dim"],
-        "test figure": f"{m.get(unit, float('nan')):.4g} " + ("nats/image" if unit == "loss" else "BCE/pixel"),
+        "test figure": (f"{m.get(unit, float('nan')):.2f} nats/image" if unit == "loss"
+                        else f"{m.get(unit, float('nan')):.4f} BCE/pixel"),
         "epochs": meta.get("epochs"),
     })
 st.subheader("Pretrained checkpoints")

@@ -92,9 +92,12 @@ class Trainer:
         self.config = config
         self.device = pick_device(device)
         self.model = model.to(self.device)
-        load = lambda split: load_split(config.dataset, split, root=data_root, device=self.device)  # noqa: E731
-        self.train_images, self.train_labels = [t.to(self.device) for t in (train_data or load("train"))]
-        self.test_images, self.test_labels = [t.to(self.device) for t in (test_data or load("test"))]
+        if train_data is None:
+            train_data = load_split(config.dataset, "train", root=data_root, device=self.device)
+        if test_data is None:
+            test_data = load_split(config.dataset, "test", root=data_root, device=self.device)
+        self.train_images, self.train_labels = (t.to(self.device) for t in train_data)
+        self.test_images, self.test_labels = (t.to(self.device) for t in test_data)
         if config.limit:
             self.train_images = self.train_images[: config.limit]
             self.train_labels = self.train_labels[: config.limit]

@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from aelib.presets import PRESETS
 from aelib.models import count_parameters
+from aelib.presets import PRESETS
 
+st.set_page_config(page_title="Presets", layout="wide")
 st.title("Presets")
-st.dataframe(
-    [{"preset": p.name, "kind": "VAE" if p.variational else "AE", "latent": p.config.latent_dim,
-      "parameters": count_parameters(p.model_class(p.config)), "seed": p.seed_ref or "improved",
-      "origin": p.origin} for p in PRESETS.values()],
-    hide_index=True, use_container_width=True,
-)
+st.caption("Faithful presets rebuild the exact layers of a reference walkthrough (S1–S5); improved ones sit beside them.")
+st.table([
+    {"preset": p.name, "kind": "VAE" if p.variational else "AE", "latent": p.config.latent_dim,
+     "parameters": f"{count_parameters(p.model_class(p.config)):,}", "seed": p.seed_ref or "improved",
+     "origin": p.origin}
+    for p in PRESETS.values()
+])
