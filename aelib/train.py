@@ -161,7 +161,8 @@ class Trainer:
 
     def _restore_good(self) -> None:
         with torch.no_grad():
-            for g, t in zip(self._good, self._tensors()):
+            # Before the first step the optimizer has no state yet, so _good may hold the weights only.
+            for g, t in zip(self._good, self._tensors()):  # noqa: B905
                 t.copy_(g)
 
     def run(self) -> Iterator[Event]:
@@ -178,7 +179,7 @@ class Trainer:
         window_steps, window_t0 = 0, time.perf_counter()
         t0 = time.perf_counter() - self.elapsed
         step = 0
-        for epoch in range(cfg.epochs):
+        for _ in range(cfg.epochs):
             perm = torch.randperm(n_imgs, generator=gen).to(self.device)
             for i in range(self.steps_per_epoch):
                 if self._stop.is_set():

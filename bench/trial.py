@@ -11,7 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
 
 from aelib import build, recipe  # noqa: E402
 from aelib.data import data_root, torchvision_root  # noqa: E402

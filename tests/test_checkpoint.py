@@ -24,7 +24,7 @@ def test_save_then_load_gives_identical_outputs(name, tmp_path):
     path = save(model, tmp_path / "m.pt", {"dataset": "mnist", "epochs": 0})
     loaded = load(path, device="cpu")
     assert not loaded.training and type(loaded) is type(model)
-    for a, b in zip(outputs(model), outputs(loaded)):
+    for a, b in zip(outputs(model), outputs(loaded), strict=True):
         assert torch.equal(a, b)
     assert loaded.metadata["preset"] == name and loaded.metadata["aelib_version"] == aelib.__version__
 
@@ -36,7 +36,7 @@ def test_half_precision_file_is_smaller_and_matches_rounded_weights(tmp_path):
     assert half.stat().st_size < 0.6 * full.stat().st_size
     rounded = build("mlp-vae").eval()
     rounded.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
-    for a, b in zip(outputs(rounded), outputs(load(half, device="cpu"))):
+    for a, b in zip(outputs(rounded), outputs(load(half, device="cpu")), strict=True):
         assert torch.equal(a, b)
     assert read_metadata(half)["weights_dtype"] == "float16"
 

@@ -93,4 +93,4 @@ def test_seeded_build_is_reproducible_and_leaves_global_rng_alone():
     after = torch.rand(1)
     b = build("mlp-vae", seed=7)
     assert torch.equal(before, after)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))

@@ -91,7 +91,7 @@ def test_nan_stops_with_message_and_keeps_last_good_weights(synth):
     assert last.kind == "diverged"
     assert "learning rate" in last.message and "last good" in last.message
     assert all(torch.isfinite(p).all() for p in t.model.parameters())
-    assert all(torch.equal(p, g) for p, g in zip(t.model.parameters(), good))
+    assert all(torch.equal(p, g) for p, g in zip(t.model.parameters(), good, strict=True))
 
 
 def test_huge_learning_rate_never_leaves_nan_weights(synth):
