@@ -14,7 +14,7 @@ from aelib import presets as P
 from aelib.models import count_parameters
 
 
-def progress_line(ev, metric: str, width: int = 28) -> str:
+def progress_line(ev, width: int = 28) -> str:
     """One terminal line drawn from a training event."""
     filled = int(width * ev.fraction)
     bar = "#" * filled + "-" * (width - filled)
@@ -68,12 +68,12 @@ def cmd_train(args) -> int:
     for ev in trainer.run():
         now = time.perf_counter()
         if ev.kind == "step" and now - last_draw > 0.25 and sys.stdout.isatty():
-            print("\r" + progress_line(ev, metric), end="", flush=True)
+            print("\r" + progress_line(ev), end="", flush=True)
             last_draw = now
         elif ev.kind == "eval":
             t = ev.test
             extra = f" (recon {t['recon']:.2f} + kl {t['kl']:.2f})" if "kl" in t else ""
-            print(f"\r{progress_line(ev, metric)}\n  test {metric} {t[metric]:.4f}{extra}", flush=True)
+            print(f"\r{progress_line(ev)}\n  test {metric} {t[metric]:.4f}{extra}", flush=True)
         elif ev.final:
             final = ev
             print(("\n" if ev.kind != "done" else "") + ev.message, flush=True)

@@ -23,7 +23,7 @@ class Preset:
     recipe: TrainConfig
     seed_ref: str | None  # "S1".."S5" for faithful presets, None for improved ones
     origin: str
-    latent_fixed: bool = False  # convolutional codes whose size the architecture fixes
+    latent_fixed: bool = False  # the architecture fixes the code size (the model refuses another)
 
     @property
     def faithful(self) -> bool:
@@ -68,13 +68,7 @@ def build(name: str, seed: int | None = None, **overrides) -> Autoencoder:
 
     With `seed`, the initial weights are reproducible and the global RNG is left untouched.
     """
-    preset = get_preset(name)
-    if preset.latent_fixed and "latent_dim" in overrides and overrides["latent_dim"] != preset.config.latent_dim:
-        raise ValueError(
-            f"preset {name!r} has a code size fixed by its architecture ({preset.config.latent_dim}); "
-            "drop --latent-dim or pick another preset."
-        )
-    config = dataclasses.replace(preset.config, **overrides)
+    config = dataclasses.replace(get_preset(name).config, **overrides)
     if seed is None:
         return build_model(config)
     with torch.random.fork_rng(devices=[]):
