@@ -130,3 +130,34 @@ class PCAPlane:
     def lift(self, points: torch.Tensor) -> torch.Tensor:
         """(N, 2) plane coordinates -> (N, D) full codes, on the plane through the mean."""
         return self.mean + torch.as_tensor(points, dtype=torch.float32) @ self.components
+
+
+class LatentMap:
+    """Everything the explorer draws from one model and one image set: the codes, the 2-D plane they
+    are shown in (the identity for 2-D models, PCA above), and ranges for the axes and sliders."""
+
+    def __init__(self, model: Autoencoder, images: torch.Tensor, labels: torch.Tensor):
+        self.codes = encode_dataset(model, images)  # (N, D)
+        self.labels = labels.cpu()
+        self.plane = PCAPlane.fit(self.codes)
+        self.points = self.plane.project(self.codes)  # (N, 2)
+        self.x_range, self.y_range = (_padded_range(self.points[:, i]) for i in range(2))
+        lo, hi = torch.quantile(self.codes, 0.005, dim=0), torch.quantile(self.codes, 0.995, dim=0)
+        pad = 0.1 * (hi - lo) + 1e-3
+        self.slider_ranges = torch.stack([lo - pad, hi + pad], dim=1)  # (D, 2)
+
+    def code_at(self, x: float, y: float) -> torch.Tensor:
+        """The full code for a spot of the plane: (D,)."""
+        return self.plane.lift(torch.tensor([[x, y]]))[0]
+
+    def spot_of(self, code) -> tuple[float, float]:
+        """Where a full code (D,) lands on the plane."""
+        x, y = self.plane.project(torch.as_tensor(code, dtype=torch.float32).unsqueeze(0))[0].tolist()
+        return x, y
+
+
+def _padded_range(v: torch.Tensor) -> tuple[float, float]:
+    """Range holding 99% of the values, padded by 10%, so a few outliers don't squash the map."""
+    lo, hi = torch.quantile(v, 0.005).item(), torch.quantile(v, 0.995).item()
+    pad = 0.1 * (hi - lo) + 1e-3
+    return lo - pad, hi + pad

@@ -23,3 +23,36 @@ def test_presets_page_lists_every_preset():
     at = AppTest.from_file(str(ROOT / "pages" / "1_Presets.py"), default_timeout=60).run()
     assert not at.exception
     assert len(at.table[0].value) == len(PRESETS)
+
+
+def _explorer():
+    return AppTest.from_file(str(ROOT / "pages" / "2_Explorer.py"), default_timeout=120)
+
+
+def _digit_spec(at) -> str:
+    """The decoded digit's chart: the smallest heatmap (the manifold is the large one)."""
+    heatmaps = [c.proto.spec for c in at.get("plotly_chart") if "scattergl" not in c.proto.spec]
+    assert len(heatmaps) == 2
+    return min(heatmaps, key=len)
+
+
+def test_explorer_slider_decodes_a_new_digit(data_root, monkeypatch):
+    monkeypatch.setenv("AELIB_DATA", str(data_root))
+    at = _explorer().run()
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value == "vae-2d.pt"
+    digit_before = _digit_spec(at)
+    at.slider(key="vae-2d.pt:z0").set_value(2.0).run()
+    assert not at.exception
+    assert _digit_spec(at) != digit_before  # the decoded digit changed
+    assert any("Code (2.00, 0.00)" in c.value for c in at.caption)
+
+
+def test_explorer_click_moves_the_sliders(data_root, monkeypatch):
+    monkeypatch.setenv("AELIB_DATA", str(data_root))
+    at = _explorer().run()
+    at.session_state["vae-2d.pt:map"] = {"selection": {"points": [{"x": -1.5, "y": 1.0}]}}
+    at.run()
+    assert not at.exception
+    assert at.slider(key="vae-2d.pt:z0").value == -1.5 and at.slider(key="vae-2d.pt:z1").value == 1.0
+    assert any("Code (-1.50, 1.00)" in c.value for c in at.caption)
