@@ -11,6 +11,7 @@ from aelib.latent import LatentMap, decode, manifold
 
 st.set_page_config(page_title="Latent explorer", layout="wide")
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+MAX_SLIDERS = 32
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -34,15 +35,22 @@ model = model_for(files[choice])
 dataset = model.metadata.get("dataset", "mnist")
 lmap = latent_map_for(files[choice], dataset)
 dims = model.latent_dim
-keys = [f"{choice}:z{i}" for i in range(dims)]
-ranges = lmap.slider_ranges.tolist() if lmap else [[-3.0, 3.0]] * dims
+# One slider per dimension up to MAX_SLIDERS; longer codes (the conv AEs' feature maps) get two
+# sliders that move along the map's plane instead.
+per_dim = dims <= MAX_SLIDERS or lmap is None
+if per_dim:
+    keys = [f"{choice}:z{i}" for i in range(min(dims, MAX_SLIDERS))]
+    ranges = lmap.slider_ranges.tolist() if lmap else [[-3.0, 3.0]] * len(keys)
+else:
+    keys = [f"{choice}:pc1", f"{choice}:pc2"]
+    ranges = [list(lmap.x_range), list(lmap.y_range)]
 
-# A click on the map (on a digit or on empty space) moves every slider to the clicked code.
+# A click on the map (on a digit or on empty space) moves the sliders to the clicked spot.
 click = figures.clicked_point(st.session_state.get(f"{choice}:map"))
 if click is not None and click != st.session_state.get(f"{choice}:last_click"):
     st.session_state[f"{choice}:last_click"] = click
-    code = lmap.code_at(*click)
-    for key, v, (lo, hi) in zip(keys, code.tolist(), ranges):
+    values = lmap.code_at(*click).tolist() if per_dim else list(click)
+    for key, v, (lo, hi) in zip(keys, values, ranges):
         st.session_state[key] = min(max(v, lo), hi)
 
 st.title("Latent explorer")
@@ -51,12 +59,20 @@ with right:
     st.subheader("Decoded digit")
     slot = st.empty()
     caption = st.empty()
-    with st.expander(f"Sliders: {dims} latent dimensions", expanded=dims <= 4):
+    title = f"Sliders: {dims} latent dimensions" if per_dim else f"Sliders: position on the map ({dims}-number code)"
+    with st.expander(title, expanded=len(keys) <= 4):
+        if not per_dim:
+            st.caption(f"This model's code has {dims} numbers, too many for a slider each: these two move "
+                       "along the map's plane, and every number of the code follows.")
+        elif dims > MAX_SLIDERS:
+            st.caption(f"The first {MAX_SLIDERS} of {dims} numbers; the rest stay at 0.")
         for key, (lo, hi) in zip(keys, ranges):
             st.session_state.setdefault(key, min(max(0.0, lo), hi))
-        z = [st.slider(f"z{i + 1}", float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")
-             for i, (key, (lo, hi)) in enumerate(zip(keys, ranges))]
+        labels = [f"z{i + 1}" for i in range(len(keys))] if per_dim else ["map x (PC1)", "map y (PC2)"]
+        values = [st.slider(label, float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")
+                  for label, key, (lo, hi) in zip(labels, keys, ranges)]
 
+z = (values + [0.0] * (dims - len(values))) if per_dim else lmap.code_at(*values).tolist()
 digit = decode(model, z)[0]
 slot.plotly_chart(figures.image(digit, height=300), key=f"{choice}:digit", config={"displayModeBar": False})
 shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
@@ -71,7 +87,8 @@ with left:
     else:
         if dims > 2:
             st.caption(f"A {dims}-D model: the map shows the 2-D plane of largest spread (PCA) through the "
-                       "codes. A click decodes that spot of the plane; the sliders move every dimension.")
+                       "codes. A click decodes that spot of the plane"
+                       + ("; the sliders move every dimension." if per_dim else "."))
         fig = figures.latent_scatter(
             lmap.points, lmap.labels, CLASS_NAMES[dataset], lmap.x_range, lmap.y_range,
             marked=lmap.spot_of(z), axis_titles=("z1", "z2") if dims == 2 else ("PC1", "PC2"))
