@@ -141,10 +141,8 @@ class LatentMap:
         self.labels = labels.cpu()
         self.plane = PCAPlane.fit(self.codes)
         self.points = self.plane.project(self.codes)  # (N, 2)
-        self.x_range, self.y_range = (_padded_range(self.points[:, i]) for i in range(2))
-        lo, hi = torch.quantile(self.codes, 0.005, dim=0), torch.quantile(self.codes, 0.995, dim=0)
-        pad = 0.1 * (hi - lo) + 1e-3
-        self.slider_ranges = torch.stack([lo - pad, hi + pad], dim=1)  # (D, 2)
+        self.x_range, self.y_range = (tuple(r) for r in _padded_ranges(self.points).tolist())
+        self.slider_ranges = _padded_ranges(self.codes)  # (D, 2)
 
     def code_at(self, x: float, y: float) -> torch.Tensor:
         """The full code for a spot of the plane: (D,)."""
@@ -156,8 +154,9 @@ class LatentMap:
         return x, y
 
 
-def _padded_range(v: torch.Tensor) -> tuple[float, float]:
-    """Range holding 99% of the values, padded by 10%, so a few outliers don't squash the map."""
-    lo, hi = torch.quantile(v, 0.005).item(), torch.quantile(v, 0.995).item()
+def _padded_ranges(values: torch.Tensor) -> torch.Tensor:
+    """(N, K) -> (K, 2): per column, the range holding 99% of the values padded by 10%, so a few
+    outliers don't squash the map or the sliders."""
+    lo, hi = torch.quantile(values, 0.005, dim=0), torch.quantile(values, 0.995, dim=0)
     pad = 0.1 * (hi - lo) + 1e-3
-    return lo - pad, hi + pad
+    return torch.stack([lo - pad, hi + pad], dim=1)
