@@ -27,7 +27,7 @@ def run_json(args: list[str]) -> dict | list:
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"benchmark step failed: {' '.join(args)}\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1] if args[0].endswith(".py") else out.stdout)
+    return json.loads(out.stdout)  # each step prints exactly one JSON document
 
 
 def machine(device: str) -> str:
