@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 from aelib.config import ModelConfig
 from aelib.device import pick_device
 from aelib.models import Autoencoder
-from aelib.presets import build_model
+from aelib.presets import build_model, get_preset
 
 FORMAT = "aelib.checkpoint"
 FORMAT_VERSION = 1
@@ -67,6 +68,21 @@ def save(
     return path
 
 
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
+
+
+def path_for(folder: str | os.PathLike, name: str) -> Path:
+    """`folder/name.pt` for a user-chosen checkpoint name, refusing anything that could reach outside
+    `folder` (slashes, '..', odd characters)."""
+    name = name.strip()
+    if name.endswith(".pt"):
+        name = name[:-3]
+    if not NAME_RE.fullmatch(name):
+        raise ValueError(f"{name!r} is not a usable checkpoint name: use 1 to 48 letters, digits, '-' or '_', "
+                         "starting with a letter or digit (for example 'my-vae-2d').")
+    return Path(folder) / f"{name}.pt"
+
+
 def _read(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
@@ -95,6 +111,19 @@ def _read(path: str | os.PathLike) -> dict:
 def read_metadata(path: str | os.PathLike) -> dict:
     """The checkpoint's metadata without building its model."""
     return _read(path)["metadata"]
+
+
+def inspect(path: str | os.PathLike) -> dict:
+    """The metadata of a checkpoint this aelib can rebuild, without building it. Raises ValueError
+    with the reason when it cannot be used (unreadable, unknown preset, bad config)."""
+    meta = read_metadata(path)
+    try:
+        get_preset(ModelConfig.from_dict(meta["config"]).preset)
+    except KeyError:
+        raise ValueError(f"{Path(path).name} has no model config; it was not written by aelib.save().") from None
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{Path(path).name} cannot be used: {e}") from None
+    return meta
 
 
 def load(path: str | os.PathLike, device: torch.device | str | None = None) -> Autoencoder:

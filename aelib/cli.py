@@ -77,25 +77,8 @@ def cmd_train(args) -> int:
         elif ev.final:
             final = ev
             print(("\n" if ev.kind != "done" else "") + ev.message, flush=True)
-    test = trainer.history[-1] if trainer.history else {}
-    meta = {
-        "preset": args.preset,
-        "dataset": config.dataset,
-        "epochs": round(trainer.epochs_done, 3),
-        "seed": config.seed,
-        "train_config": config.to_dict(),
-        "test_metrics": {k: round(v, 5) for k, v in test.items() if k != "epoch"},
-        "metric": metric,
-        "history": [{k: round(v, 5) for k, v in h.items()} for h in trainer.history],
-        "train_seconds": round(trainer.elapsed, 2),
-        "device": describe_device(device),
-        "outcome": final.kind if final else "unknown",
-    }
-    tensors = {}
-    if args.history and trainer.snapshots:
-        tensors["latent_history"] = torch.stack([s.codes for s in trainer.snapshots]).half()  # (E, n, D)
-        tensors["latent_history_epochs"] = torch.tensor([s.epoch for s in trainer.snapshots])
-        tensors["latent_history_index"] = trainer.snapshot_index.cpu()
+    meta = trainer.checkpoint_metadata(final.kind if final else "unknown")
+    tensors = trainer.latent_history() if args.history else {}
     if final is not None and final.kind == "diverged":
         print("Not saving: the run diverged.", file=sys.stderr)
         return 1

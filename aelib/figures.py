@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import torch
 
 # Ten distinct, colour-blind-friendly hues (Plotly's D3 palette), one per class.
@@ -26,6 +27,11 @@ def latent_scatter(
     grid_resolution: int = 80,
     height: int = 520,
     axis_titles: tuple[str, str] = ("z1", "z2"),
+    clickable: bool = True,
+    marked_name: str = "decoded here",
+    overlay=None,
+    overlay_name: str = "",
+    legend: bool = True,
 ) -> go.Figure:
     """Codes scattered by class (legend toggles classes), with a clickable plane underneath.
 
@@ -33,12 +39,17 @@ def latent_scatter(
     the plane: a click on empty space selects the nearest grid point, whose x and y are the spot.
     """
     pts, lab = _array(points), _array(labels)
+    if overlay is not None:  # widen the view so every overlaid point shows
+        ov = _array(overlay)
+        x_range = (min(x_range[0], float(ov[:, 0].min()) - 0.3), max(x_range[1], float(ov[:, 0].max()) + 0.3))
+        y_range = (min(y_range[0], float(ov[:, 1].min()) - 0.3), max(y_range[1], float(ov[:, 1].max()) + 0.3))
     fig = go.Figure()
-    gx, gy = np.meshgrid(np.linspace(*x_range, grid_resolution), np.linspace(*y_range, grid_resolution))
-    fig.add_trace(go.Scattergl(
-        x=gx.ravel(), y=gy.ravel(), mode="markers", name=CLICK_GRID, showlegend=False,
-        marker=dict(size=8, opacity=0), hoverinfo="none",
-    ))
+    if clickable:
+        gx, gy = np.meshgrid(np.linspace(*x_range, grid_resolution), np.linspace(*y_range, grid_resolution))
+        fig.add_trace(go.Scattergl(
+            x=gx.ravel(), y=gy.ravel(), mode="markers", name=CLICK_GRID, showlegend=False,
+            marker=dict(size=8, opacity=0), hoverinfo="none",
+        ))
     for c, name in enumerate(class_names):
         idx = np.nonzero(lab == c)[0]
         fig.add_trace(go.Scattergl(
@@ -46,15 +57,21 @@ def latent_scatter(
             marker=dict(size=4, color=PALETTE[c % len(PALETTE)], opacity=0.7),
             customdata=idx, hovertemplate=f"{name} · test image #%{{customdata}}<extra></extra>",
         ))
+    if overlay is not None:
+        fig.add_trace(go.Scattergl(
+            x=ov[:, 0], y=ov[:, 1], mode="markers", name=overlay_name,
+            marker=dict(size=7, symbol="x", color="black", line=dict(width=1)), hoverinfo="skip",
+        ))
     if marked is not None:
         fig.add_trace(go.Scatter(
-            x=[marked[0]], y=[marked[1]], mode="markers", name="decoded here", showlegend=False,
+            x=[marked[0]], y=[marked[1]], mode="markers", name=marked_name, showlegend=False,
             marker=dict(size=18, symbol="x-thin", line=dict(width=3, color="black")), hoverinfo="skip",
         ))
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False, clickmode="event+select",
-        legend=dict(title="click to hide:", itemsizing="constant", orientation="h", y=1.02, yanchor="bottom",
-                    x=0, font=dict(size=13)),
+        height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False if clickable else "pan",
+        clickmode="event+select" if clickable else "event",
+        showlegend=legend, legend=dict(title="click to hide:", itemsizing="constant", orientation="h", y=1.02,
+                                       yanchor="bottom", x=0, font=dict(size=13)),
         xaxis=dict(range=list(x_range), title=axis_titles[0], zeroline=False),
         yaxis=dict(range=list(y_range), title=axis_titles[1], zeroline=False),
         plot_bgcolor="white",
@@ -75,8 +92,103 @@ def image(img, height: int = 280, title: str | None = None) -> go.Figure:
     arr = _array(img)
     fig = go.Figure(go.Heatmap(z=arr, colorscale="gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
+    top = 30 if title else 0
+    fig.update_layout(  # a fixed size with the image's own aspect: draw it with st.plotly_chart(width="content")
+        height=height, width=round((height - top) * arr.shape[1] / arr.shape[0]),
+        margin=dict(l=0, r=0, t=top, b=0), title=title,
+        # constrain="domain": keep square pixels by shrinking the plot, never by cropping the image
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, scaleanchor="x", autorange="reversed", constrain="domain"),
+    )
+    return fig
+
+
+def image_rows(
+    rows,
+    row_titles: list[str] | None = None,
+    col_labels: list[str] | None = None,
+    scale: float = 3.0,
+    gap: int = 3,
+) -> go.Figure:
+    """Rows of small images, each row (n, H, W) in [0, 1], drawn as one picture with a title left of
+    each row and an optional label under each column (a digit's class, a step of a morph)."""
+    rows = [_array(r) for r in rows]
+    n = max(len(r) for r in rows)
+    _, h, w = rows[0].shape
+    canvas = np.full((len(rows) * (h + gap) - gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
+    for i, r in enumerate(rows):
+        for j, img in enumerate(r):
+            canvas[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = img
+    fig = go.Figure(go.Heatmap(z=canvas, colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
+    left = 110 if row_titles else 0
+    bottom = 28 if col_labels else 0
     fig.update_layout(
-        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-        xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", autorange="reversed"),
+        height=int(canvas.shape[0] * scale) + bottom + 10, margin=dict(l=left, r=0, t=10, b=bottom),
+        plot_bgcolor="white",
+        xaxis=dict(showgrid=False, zeroline=False, ticks="", showticklabels=bool(col_labels), constrain="domain",
+                   tickvals=[j * (w + gap) + (w - 1) / 2 for j in range(n)], ticktext=col_labels or [],
+                   tickfont=dict(size=14)),
+        yaxis=dict(showgrid=False, zeroline=False, ticks="", scaleanchor="x", autorange="reversed", constrain="domain",
+                   tickvals=[i * (h + gap) + (h - 1) / 2 for i in range(len(rows))], ticktext=row_titles or [],
+                   showticklabels=bool(row_titles), tickfont=dict(size=14)),
+    )
+    return fig
+
+
+def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: int = 340) -> go.Figure:
+    """Training curves against epochs: train losses per progress event (lines), test losses per
+    evaluation (markers). VAEs get a second panel with the KL term, whose scale differs."""
+    per_pixel = not variational  # AEs are judged in BCE per pixel, VAEs in nats per image
+    unit = 784.0 if per_pixel else 1.0
+    cols = 2 if variational else 1
+    fig = make_subplots(rows=1, cols=cols, horizontal_spacing=0.12, subplot_titles=(
+        ("loss and reconstruction (nats/image)", "KL divergence (nats/image)") if variational
+        else ("reconstruction (BCE per pixel)",)))
+    series = [("loss", "loss", "#1f77b4", 1)] + ([("recon", "reconstruction", "#2ca02c", 1),
+                                                  ("kl", "KL", "#d62728", 2)] if variational else [])
+    for key, name, color, col in series:
+        fig.add_trace(go.Scatter(
+            x=[s["epoch"] for s in steps if key in s], y=[s[key] / unit for s in steps if key in s],
+            mode="lines", name=f"train {name}", line=dict(color=color, width=1.5), opacity=0.6,
+        ), row=1, col=col)
+        fig.add_trace(go.Scatter(
+            x=[e["epoch"] for e in evals if key in e], y=[e[key] / unit for e in evals if key in e],
+            mode="lines+markers", name=f"test {name}", line=dict(color=color, width=3, dash="dot"),
+            marker=dict(size=9, symbol="diamond"),
+        ), row=1, col=col)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25),
+                      plot_bgcolor="white", uirevision="keep")
+    return fig
+
+
+def latent_animation(history, epochs, labels, class_names: list[str], height: int = 560) -> go.Figure:
+    """How the latent space formed: the codes of a fixed test subset at each evaluation, (E, n, 2),
+    as frames with a play button and an epoch slider."""
+    hist, lab = _array(history).astype(np.float32), _array(labels)
+    lo, hi = np.quantile(hist.reshape(-1, 2), [0.002, 0.998], axis=0)
+    pad = 0.08 * (hi - lo) + 1e-3
+    lo, hi = lo - pad, hi + pad
+
+    def traces(frame: np.ndarray) -> list[go.Scatter]:
+        return [go.Scatter(x=frame[lab == c, 0], y=frame[lab == c, 1], mode="markers", name=name,
+                           marker=dict(size=5, color=PALETTE[c % len(PALETTE)], opacity=0.75))
+                for c, name in enumerate(class_names)]
+
+    names = [f"{e:.2f}".rstrip("0").rstrip(".") for e in _array(epochs).tolist()]
+    fig = go.Figure(data=traces(hist[-1]), frames=[go.Frame(data=traces(f), name=nm) for f, nm in zip(hist, names)])
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+        xaxis=dict(range=[lo[0], hi[0]], title="z1", zeroline=False),
+        yaxis=dict(range=[lo[1], hi[1]], title="z2", zeroline=False),
+        legend=dict(itemsizing="constant"),
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.08, xanchor="left", yanchor="top",
+                          buttons=[dict(label="▶ play", method="animate", args=[None, dict(
+                              frame=dict(duration=400, redraw=True), transition=dict(duration=250),
+                              fromcurrent=False, mode="immediate")])])],
+        sliders=[dict(active=len(names) - 1, x=0.1, len=0.9, y=-0.05, currentvalue=dict(prefix="epoch "),
+                      steps=[dict(label=nm, method="animate", args=[[nm], dict(
+                          mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))])
+                             for nm in names])],
     )
     return fig

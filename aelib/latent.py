@@ -33,6 +33,14 @@ def decode(model: Autoencoder, z) -> torch.Tensor:
     return model.decode(z.to(_device(model))).squeeze(1).float().cpu()  # (N, 1, 28, 28) -> (N, 28, 28)
 
 
+@torch.inference_mode()
+def reconstruct(model: Autoencoder, images: torch.Tensor) -> torch.Tensor:
+    """uint8 or float images (N, 1, 28, 28) -> the model's redrawings (N, 28, 28), float32 on CPU."""
+    x = images.to(_device(model))
+    x = to_float(x) if x.dtype == torch.uint8 else x.float()
+    return model(x).squeeze(1).float().cpu()  # (N, 1, 28, 28) -> (N, 28, 28)
+
+
 def grid_points(n: int, x_range: tuple[float, float], y_range: tuple[float, float]) -> torch.Tensor:
     """n*n points of a mesh, row by row from the top (largest y) so images read like a plot."""
     xs = torch.linspace(x_range[0], x_range[1], n)
@@ -138,6 +146,7 @@ class LatentMap:
 
     def __init__(self, model: Autoencoder, images: torch.Tensor, labels: torch.Tensor):
         self.codes = encode_dataset(model, images)  # (N, D)
+        self.images = images.cpu()  # (N, 1, 28, 28) uint8, for showing the real digit near a spot
         self.labels = labels.cpu()
         self.plane = PCAPlane.fit(self.codes)
         self.points = self.plane.project(self.codes)  # (N, 2)
@@ -147,6 +156,10 @@ class LatentMap:
     def code_at(self, x: float, y: float) -> torch.Tensor:
         """The full code for a spot of the plane: (D,)."""
         return self.plane.lift(torch.tensor([[x, y]]))[0]
+
+    def nearest(self, x: float, y: float) -> int:
+        """Index of the image whose code lands closest to a spot of the plane."""
+        return int(((self.points - torch.tensor([x, y])) ** 2).sum(1).argmin())
 
     def spot_of(self, code) -> tuple[float, float]:
         """Where a full code (D,) lands on the plane."""

@@ -141,7 +141,7 @@ class Trainer:
             codes = torch.cat([
                 self.model.encode(to_float(self.test_images[self.snapshot_index[i : i + 1000]]))
                 for i in range(0, len(self.snapshot_index), 1000)
-            ])
+            ] or [torch.empty(0, self.model.latent_dim, device=self.device)])
         self.model.train()
         return Snapshot(epoch, recon.cpu(), codes.float().cpu())
 
@@ -233,6 +233,36 @@ class Trainer:
                         window_t0 = time.perf_counter()  # evaluation time is not training throughput
         yield self._event("done", step, test=self.history[-1] if self.history else None,
                           message=f"Finished {cfg.epochs} epochs in {self.elapsed:.1f} s.")
+
+    def checkpoint_metadata(self, outcome: str) -> dict:
+        """JSON-able metadata describing this run, for `aelib.save`."""
+        from aelib.device import describe_device
+
+        cfg = self.config
+        test = self.history[-1] if self.history else {}
+        return {
+            "preset": self.model.config.preset,
+            "dataset": cfg.dataset,
+            "epochs": round(self.epochs_done, 3),
+            "seed": cfg.seed,
+            "train_config": cfg.to_dict(),
+            "test_metrics": {k: round(v, 5) for k, v in test.items() if k != "epoch"},
+            "metric": self.metric,
+            "history": [{k: round(v, 5) for k, v in h.items()} for h in self.history],
+            "train_seconds": round(self.elapsed, 2),
+            "device": describe_device(self.device),
+            "outcome": outcome,
+        }
+
+    def latent_history(self) -> dict[str, torch.Tensor]:
+        """The snapshots' latent positions as checkpoint extras (empty without snapshots)."""
+        if not self.snapshots or not len(self.snapshot_index):
+            return {}
+        return {
+            "latent_history": torch.stack([s.codes for s in self.snapshots]).half(),  # (E, n, D)
+            "latent_history_epochs": torch.tensor([s.epoch for s in self.snapshots]),
+            "latent_history_index": self.snapshot_index.cpu(),
+        }
 
     def _evaluate(self, step: int) -> Event:
         epoch = step / self.steps_per_epoch

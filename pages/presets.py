@@ -5,7 +5,6 @@ import streamlit as st
 from aelib.models import count_parameters
 from aelib.presets import PRESETS
 
-st.set_page_config(page_title="Presets", layout="wide")
 st.title("Presets")
 st.caption("Faithful presets rebuild the exact layers of a reference walkthrough (S1–S5); improved ones sit beside them.")
 st.table([

@@ -1,0 +1,321 @@
+"""Drive the real app in headless Chromium: helpers for the browser test, and the app benchmark.
+
+`python bench/browser.py [--reps 3]` measures cold start, click and slider latency on the explorer,
+and the Train page's speed against the CLI, and writes them into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("AELIB_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+VIEWPORT = {"width": 1280, "height": 720}
+CODE_RE = re.compile(r"Code \(([^)]*)\)")
+
+
+def chromium_available() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(env: dict | None = None, timeout: float = 60):
+    """`streamlit run app.py` on a free localhost port; yields (url, seconds until the server answered)."""
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - t0 > timeout:
+                    log.seek(0)
+                    raise RuntimeError(f"streamlit did not start:\n{log.read().decode()[-3000:]}") from None
+                time.sleep(0.1)
+        yield url, time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_home(b, url: str):
+    """A new 1280x720 page on the home page, fully drawn; returns (page, seconds)."""
+    page = b.new_page(viewport=VIEWPORT)
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("button", name="Explore →").first.wait_for(timeout=60_000)
+    return page, time.perf_counter() - t0
+
+
+def goto_page(page, name: str) -> None:
+    page.get_by_role("link", name=name).first.click()
+
+
+def wait_explorer(page, timeout: float = 60_000) -> None:
+    """The explorer is drawn: map, decoded digit, manifold."""
+    page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=timeout)
+    page.get_by_text("the nearest real digit").wait_for(timeout=timeout)
+    page.locator("[data-testid=stTab]").first.wait_for(timeout=timeout)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=timeout)
+
+
+def code_shown(page) -> list[float]:
+    """The decoded code the explorer's caption shows."""
+    return [float(v) for v in CODE_RE.search(page.locator("body").inner_text()).group(1).split(", ")
+            if v != "…"]
+
+
+def _wait_code_change(page, before: list[float], timeout: float = 10_000) -> None:
+    text = "Code (" + ", ".join(f"{v:.2f}" for v in before)
+    page.wait_for_function("t => !document.body.innerText.includes(t)", arg=text, timeout=timeout)
+
+
+def map_axes(page) -> dict:
+    """The map's plot area in page pixels and its axis ranges."""
+    return page.evaluate("""() => {
+        const el = [...document.querySelectorAll('.js-plotly-plot')].find(e => e.data && e.data.some(t => t.name === 'click grid'));
+        const r = el.querySelector('.nsewdrag').getBoundingClientRect();
+        const L = el._fullLayout;
+        return {x: r.x, y: r.y, w: r.width, h: r.height, xr: L.xaxis.range, yr: L.yaxis.range};
+    }""")
+
+
+def empty_spot(page) -> tuple[float, float]:
+    """A spot of the map, as fractions of the plot area, with no data point within 12 pixels."""
+    return tuple(page.evaluate("""() => {
+        const el = [...document.querySelectorAll('.js-plotly-plot')].find(e => e.data && e.data.some(t => t.name === 'click grid'));
+        const L = el._fullLayout, xa = L.xaxis, ya = L.yaxis;
+        const pts = [];
+        el._fullData.forEach(t => { if (t.name !== 'click grid' && t.x && t.visible === true) Array.from(t.x).forEach((x, i) => pts.push([xa.d2p(x), ya.d2p(t.y[i])])); });
+        for (const fy of [0.1, 0.9, 0.2, 0.8, 0.3]) for (const fx of [0.1, 0.9, 0.2, 0.8, 0.3]) {
+            const px = fx * xa._length, py = fy * ya._length;
+            if (pts.every(([a, b]) => (a - px) ** 2 + (b - py) ** 2 > 144)) return [fx, fy];
+        }
+        return [0.05, 0.05];
+    }"""))
+
+
+def click_map(page, fx: float, fy: float) -> tuple[float, float, float]:
+    """Click the map at fractions (fx, fy) of its plot area; returns (x, y) in data units and the
+    seconds until the explorer showed a new code."""
+    a = map_axes(page)
+    before = code_shown(page)
+    t0 = time.perf_counter()
+    page.mouse.click(a["x"] + fx * a["w"], a["y"] + fy * a["h"])
+    _wait_code_change(page, before)
+    x = a["xr"][0] + fx * (a["xr"][1] - a["xr"][0])
+    y = a["yr"][1] - fy * (a["yr"][1] - a["yr"][0])
+    return x, y, time.perf_counter() - t0
+
+
+def press_slider(page, key: str = "ArrowRight") -> float:
+    """Move the first slider one step with the keyboard; seconds until a new code is shown."""
+    before = code_shown(page)
+    page.locator("[data-testid=stSlider] input[type=range]").first.focus()
+    t0 = time.perf_counter()
+    page.keyboard.press(key)
+    _wait_code_change(page, before)
+    return time.perf_counter() - t0
+
+
+def drag_slider(page, dx: float = 60) -> float:
+    """Drag the first slider's handle sideways with the mouse; seconds until a new code is shown."""
+    before = code_shown(page)
+    # The visible handle wraps the slider's (visually hidden) range input.
+    thumb = page.locator("[data-testid=stSlider] input[type=range]").first.locator("xpath=../..").bounding_box()
+    cx, cy = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + dx, cy, steps=8)
+    t0 = time.perf_counter()
+    page.mouse.up()
+    _wait_code_change(page, before)
+    return time.perf_counter() - t0
+
+
+def digit_pixels(page) -> list[list[float]]:
+    """The image data of the explorer's decoded digit (its first heatmap)."""
+    return page.evaluate("""() => {
+        const charts = [...document.querySelectorAll('.js-plotly-plot')].filter(e => e.data && e.data[0].type === 'heatmap');
+        return charts[0]._fullData[0].z.map(r => Array.from(r));
+    }""")
+
+
+def settle(page, timeout: float = 30_000) -> None:
+    """Wait until the script run a widget change started has finished."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout)
+
+
+def set_number(page, label: str, value) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of a selectbox by typing it."""
+    page.get_by_label(label, exact=True).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def progress(page) -> float:
+    """The Train page's progress bar value, 0 to 100."""
+    return float(page.locator("[data-testid=stProgress] [role=progressbar]").first.get_attribute("aria-valuenow"))
+
+
+def train_in_app(page, preset: str, epochs: int, timeout: float = 600) -> float:
+    """Train on the Train page until it finishes; the run's own seconds as the page reports them."""
+    choose(page, "Preset", preset)
+    settle(page)
+    set_number(page, "Epochs", epochs)
+    settle(page)
+    page.get_by_role("button", name="Start training").click()
+    done = page.get_by_text(re.compile(r"Finished \d+ epochs in [\d.]+ s"))
+    done.wait_for(timeout=timeout * 1000)
+    return float(re.search(r"in ([\d.]+) s", done.inner_text()).group(1))
+
+
+def train_in_cli(preset: str, epochs: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-m", "aelib", "train", "--preset", preset, "--epochs", str(epochs),
+                              "--out", f"{tmp}/m.pt"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(re.search(r"Finished \d+ epochs in ([\d.]+) s", out.stdout).group(1))
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def measure(reps: int, clicks: int, train_preset: str, train_epochs: int) -> dict:
+    res: dict = {"cold": [], "explorer": [], "clicks": [], "sliders": [], "cli": [], "app": []}
+    with browser() as b:
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            with serve() as (url, _):
+                page, _ = open_home(b, url)
+                res["cold"].append(time.perf_counter() - t0)
+                t1 = time.perf_counter()
+                page.get_by_role("button", name="Explore →").nth(row_of(page, "vae-2d.pt")).click()
+                wait_explorer(page)
+                res["explorer"].append(time.perf_counter() - t1)
+                page.wait_for_timeout(2500)
+                for i in range(clicks):
+                    fx, fy = 0.1 + 0.8 * ((i * 37) % 11) / 10, 0.1 + 0.8 * ((i * 53) % 7) / 6
+                    res["clicks"].append(click_map(page, fx, fy)[2])
+                    page.wait_for_timeout(250)
+                for i in range(clicks):
+                    res["sliders"].append(press_slider(page, "ArrowRight" if i % 2 else "ArrowLeft"))
+                    page.wait_for_timeout(250)
+                goto_page(page, "Train")
+                page.get_by_role("button", name="Start training").wait_for()
+                res["app"].append(train_in_app(page, train_preset, train_epochs))
+                page.close()
+            res["cli"].append(train_in_cli(train_preset, train_epochs))  # interleaved with the app runs
+    return res
+
+
+def row_of(page, name: str) -> int:
+    names = page.locator("[data-testid=stMarkdownContainer] code").all_inner_texts()
+    return [n for n in names if n.endswith(".pt")].index(name)
+
+
+def report(res: dict, args) -> str:
+    ms = lambda v: f"{1000 * v:.0f}"  # noqa: E731
+    cli, app = statistics.median(res["cli"]), statistics.median(res["app"])
+    lines = [
+        f"## App in the browser, {time.strftime('%Y-%m-%d')}",
+        "",
+        f"Command: `python bench/browser.py --reps {args.reps} --clicks {args.clicks}` (headless Chromium 1280x720, "
+        f"`streamlit run app.py` on localhost, shipped `vae-2d.pt`; {os.cpu_count()} cores).",
+        "",
+        "| measure | n | p50 | p95 | max | target |",
+        "|---|---|---|---|---|---|",
+        f"| click on the map → new digit shown, ms | {len(res['clicks'])} | {ms(statistics.median(res['clicks']))} | "
+        f"{ms(pct(res['clicks'], 95))} | {ms(max(res['clicks']))} | p50 ≤ 250, p95 ≤ 500 |",
+        f"| slider step → new digit shown, ms | {len(res['sliders'])} | {ms(statistics.median(res['sliders']))} | "
+        f"{ms(pct(res['sliders'], 95))} | {ms(max(res['sliders']))} | p50 ≤ 250, p95 ≤ 500 |",
+        f"| cold start: `streamlit run` → home page drawn, s | {len(res['cold'])} | "
+        f"{statistics.median(res['cold']):.2f} | – | {max(res['cold']):.2f} | ≤ 6 |",
+        f"| home → explorer drawn (one click), s | {len(res['explorer'])} | "
+        f"{statistics.median(res['explorer']):.2f} | – | {max(res['explorer']):.2f} | ≤ 3 |",
+        "",
+        f"Training speed, `{args.preset}` for {args.epochs} epochs on all 60,000 images, runs interleaved: "
+        f"CLI median {cli:.1f} s ({', '.join(f'{v:.1f}' for v in res['cli'])}), Train page median {app:.1f} s "
+        f"({', '.join(f'{v:.1f}' for v in res['app'])}). The page trains at **{100 * cli / app:.0f}%** of the "
+        "CLI's images/s (target ≥ 80%).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--clicks", type=int, default=12)
+    ap.add_argument("--preset", default="vae-2d")
+    ap.add_argument("--epochs", type=int, default=2)
+    args = ap.parse_args()
+    text = report(measure(args.reps, args.clicks, args.preset, args.epochs), args)
+    print(text)
+    results = ROOT / "bench" / "RESULTS.md"
+    old = results.read_text()
+    start, end = "<!-- app:start -->", "<!-- app:end -->"
+    block = f"{start}\n{text}{end}"
+    if start in old:
+        new = old[: old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        head, sep, rest = old.partition("\n## ")
+        new = f"{head}{block}\n\n## {rest}" if sep else f"{old}\n{block}\n"
+    results.write_text(new)
+
+
+if __name__ == "__main__":
+    main()

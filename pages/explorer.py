@@ -1,0 +1,128 @@
+"""Latent explorer: click anywhere on the map of codes, or move the sliders, to decode a digit."""
+
+import streamlit as st
+import torch
+
+import ui
+from aelib import figures
+from aelib.data import CLASS_NAMES
+from aelib.latent import decode, lerp, manifold, slerp
+
+MAX_SLIDERS = 32
+
+choice, path = ui.pick_model()
+model = ui.model(path)
+dataset = model.metadata.get("dataset", "mnist")
+lmap = ui.latent_map(path)
+dims = model.latent_dim
+# One slider per dimension up to MAX_SLIDERS; longer codes (the conv AEs' feature maps) get two
+# sliders that move along the map's plane instead.
+per_dim = dims <= MAX_SLIDERS or lmap is None
+if per_dim:
+    keys = [f"{choice}:z{i}" for i in range(min(dims, MAX_SLIDERS))]
+    ranges = lmap.slider_ranges.tolist() if lmap else [[-3.0, 3.0]] * len(keys)
+else:
+    keys = [f"{choice}:pc1", f"{choice}:pc2"]
+    ranges = [list(lmap.x_range), list(lmap.y_range)]
+
+# A click on the map (on a digit or on empty space) moves the sliders to the clicked spot.
+click = figures.clicked_point(st.session_state.get(f"{choice}:map"))
+if click is not None and click != st.session_state.get(f"{choice}:last_click"):
+    st.session_state[f"{choice}:last_click"] = click
+    values = lmap.code_at(*click).tolist() if per_dim else list(click)
+    for key, v, (lo, hi) in zip(keys, values, ranges):
+        st.session_state[key] = min(max(v, lo), hi)
+
+st.title("Latent explorer")
+left, right = st.columns([3, 2], gap="large")
+with right:
+    st.markdown("**Decoded from the code**")
+    slot = st.empty()
+    real_col, caption = st.columns([1, 2], vertical_alignment="center")
+    title = f"Sliders: {dims} latent dimensions" if per_dim else f"Sliders: position on the map ({dims}-number code)"
+    with st.expander(title, expanded=len(keys) <= 4):
+        if not per_dim:
+            st.caption(f"This model's code has {dims} numbers, too many for a slider each: these two move "
+                       "along the map's plane, and every number of the code follows.")
+        elif dims > MAX_SLIDERS:
+            st.caption(f"The first {MAX_SLIDERS} of {dims} numbers; the rest stay at 0.")
+        for key, (lo, hi) in zip(keys, ranges):
+            st.session_state.setdefault(key, min(max(0.0, lo), hi))
+        labels = [f"z{i + 1}" for i in range(len(keys))] if per_dim else ["map x (PC1)", "map y (PC2)"]
+        values = [st.slider(label, float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")
+                  for label, key, (lo, hi) in zip(labels, keys, ranges)]
+
+z = (values + [0.0] * (dims - len(values))) if per_dim else lmap.code_at(*values).tolist()
+digit = decode(model, z)[0]
+slot.plotly_chart(figures.image(digit, height=250), width="content", key=f"{choice}:digit", config=ui.STILL)
+shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
+spot = lmap.spot_of(z) if lmap else None
+lines = [f"Code ({shown})"] + ([f"map position ({spot[0]:.2f}, {spot[1]:.2f})"] if lmap and dims > 2 else [])
+if lmap is not None:
+    i = lmap.nearest(*spot)
+    real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=90), width="content", key=f"{choice}:real",
+                          config=ui.STILL)
+    lines.append(f"Left: the nearest real digit on the map, test image #{i}, "
+                 f"a {CLASS_NAMES[dataset][int(lmap.labels[i])]}.")
+caption.caption("  \n".join(lines))
+
+with left:
+    if lmap is None:
+        st.info(f"The map needs the {dataset} test set, which is not on this machine and could not be "
+                "downloaded. Decoding still works: move the sliders. To draw the map, connect to the "
+                "internet once, or set AELIB_DATA to a folder holding the dataset.")
+    else:
+        if dims > 2:
+            st.caption(f"A {dims}-D model: the map shows the 2-D plane of largest spread (PCA) through the "
+                       "codes. A click decodes that spot of the plane"
+                       + ("; the sliders move every dimension." if per_dim else "."))
+        fig = figures.latent_scatter(
+            lmap.points, lmap.labels, CLASS_NAMES[dataset], lmap.x_range, lmap.y_range,
+            marked=lmap.spot_of(z), axis_titles=("z1", "z2") if dims == 2 else ("PC1", "PC2"))
+        st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points",
+                        config=ui.STILL)
+        st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
+
+grid_tab, morph_tab = st.tabs(["The manifold: a grid of decoded digits", "Interpolation: morph one digit into another"])
+with grid_tab:
+    if lmap is None and dims != 2:
+        st.info("The grid lies in the map's plane, which needs the test set; see above.")
+    else:
+        n = st.select_slider("Grid size", options=[10, 14, 20, 30], value=14,
+                             help="S1 draws 14x14, the Keras walkthrough 30x30.")
+        x_range, y_range = (lmap.x_range, lmap.y_range) if lmap else ((-3.0, 3.0), (-3.0, 3.0))
+        sheet = manifold(model, n=n, x_range=x_range, y_range=y_range, plane=lmap.plane if dims > 2 else None)
+        st.plotly_chart(figures.image(sheet, height=640), width="content", key=f"{choice}:manifold",
+                        config=ui.STILL)
+with morph_tab:
+    modes = (["two test digits"] if lmap is not None else []) + ["two spots you choose"]
+    mode = st.radio("Between", modes, horizontal=True, key="morph:mode")
+    if mode == "two test digits":
+        c1, c2 = st.columns(2)
+        a = c1.number_input("From test image #", 0, len(lmap.codes) - 1, 3, key="morph:a")
+        b = c2.number_input("To test image #", 0, len(lmap.codes) - 1, 2, key="morph:b")
+        za, zb = lmap.codes[a], lmap.codes[b]
+        names = CLASS_NAMES[dataset]
+        st.caption(f"From a {names[int(lmap.labels[a])]} to a {names[int(lmap.labels[b])]}: their real images "
+                   "at the ends, their codes decoded in between.")
+    else:
+        ka, kb = f"{choice}:morph_a", f"{choice}:morph_b"
+        c1, c2 = st.columns(2)
+        if c1.button("Start here (the current spot)", key="morph:set_a"):
+            st.session_state[ka] = list(z)
+        if c2.button("End here (the current spot)", key="morph:set_b"):
+            st.session_state[kb] = list(z)
+        za = torch.tensor(st.session_state.get(ka, [-1.5] * dims))
+        zb = torch.tensor(st.session_state.get(kb, [1.5] * dims))
+        st.caption("Click the map or move the sliders, then press a button to set each end.")
+    steps = st.slider("Steps", 5, 15, 10, key="morph:steps")
+    rows = [decode(model, lerp(za, zb, steps)), decode(model, slerp(za, zb, steps))]
+    titles = ["linear", "spherical"]
+    if mode == "two test digits":
+        ends = torch.full((steps, 28, 28), float("nan"))  # blank between the two real digits
+        ends[0], ends[-1] = lmap.images[a, 0] / 255, lmap.images[b, 0] / 255
+        rows, titles = [ends] + rows, ["real"] + titles
+    st.plotly_chart(figures.image_rows(rows, titles, scale=2.4), key=f"{choice}:morph",
+                    config=ui.STILL)
+    st.caption("Linear goes straight through the code space; spherical follows a great circle, which keeps "
+               "the path where a VAE's codes usually lie instead of cutting through the middle.")

@@ -1,0 +1,42 @@
+"""Home page: what an autoencoder is, the device in use, and every checkpoint one click from the explorer."""
+
+import streamlit as st
+
+import aelib
+import ui
+from aelib.device import describe_device
+
+st.title("Autoencoder explorer")
+st.markdown(
+    "An **autoencoder** squeezes each 28x28 image of a digit into a few numbers, its **code**, and then "
+    "tries to redraw the image from that code alone. Training teaches it which few numbers matter. "
+    "A **variational** autoencoder also learns to keep the codes spread like a bell curve, so that any "
+    "point you pick decodes to a plausible new digit."
+)
+st.markdown("`image (784 pixels)` → **encoder** → `code (2–32 numbers)` → **decoder** → `redrawn image`")
+st.caption(f"Running on {describe_device(aelib.pick_device())}.")
+
+st.subheader("Checkpoints")
+st.caption("Press Explore to open one on the latent explorer. Models you train and save on the Train page "
+           "appear here too.")
+widths = [2.2, 1.4, 0.7, 0.6, 1.6, 1.0]
+head = st.columns(widths)
+for col, text in zip(head, ["checkpoint", "preset", "seed", "latent", "test figure", ""]):
+    col.markdown(f"**{text}**")
+for row in ui.catalogue():
+    meta = row["meta"]
+    cols = st.columns(widths if meta else [widths[0], sum(widths[1:])], vertical_alignment="center")
+    cols[0].markdown(f"`{row['name']}`" + (" · yours" if row["source"] != "shipped" else ""))
+    if meta is None:
+        cols[1].warning(f"Unusable: {row['error']}", icon="⚠️")
+        continue
+    preset = aelib.get_preset(meta["preset"])
+    unit = meta.get("metric", "loss")
+    value = meta.get("test_metrics", {}).get(unit)
+    cols[1].write(meta["preset"])
+    cols[2].write(preset.seed_ref or "improved")
+    cols[3].write(str(meta["config"]["latent_dim"]))
+    cols[4].write("–" if value is None else f"{value:.2f} nats/image" if unit == "loss" else f"{value:.4f} BCE/pixel")
+    if cols[5].button("Explore →", key=f"explore:{row['name']}"):
+        st.session_state["model"] = row["name"]
+        st.switch_page("pages/explorer.py")

@@ -1,0 +1,131 @@
+"""Train page: pick a preset and its settings, watch it learn live, save the result as a checkpoint."""
+
+import streamlit as st
+import torch
+
+import ui
+from aelib import figures
+from aelib.checkpoint import path_for
+from aelib.data import CLASS_NAMES
+from aelib.jobs import TrainingJob
+from aelib.presets import PRESETS, get_preset, recipe
+
+st.title("Train an autoencoder")
+BATCHES = [16, 32, 64, 100, 128, 256, 512, 1024]
+RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+LIMITS = [1_000, 5_000, 10_000, 30_000, 60_000]
+
+job = ui.job()
+busy = job is not None and job.view().running
+
+# Settings. Keys carry the preset's name, so picking another preset resets them to its recipe.
+preset = st.selectbox("Preset", list(PRESETS), disabled=busy, key="train:preset",
+                      format_func=lambda n: f"{n}  ·  {PRESETS[n].seed_ref or 'improved'}")
+p = get_preset(preset)
+st.caption(p.origin)
+r = p.recipe
+c1, c2, c3, c4 = st.columns(4)
+latent = c1.number_input("Latent size", 1, 64, p.config.latent_dim, disabled=busy or p.latent_fixed,
+                         key=f"train:{preset}:latent",
+                         help="Fixed by this architecture." if p.latent_fixed else "2 gives a map you can explore.")
+epochs = c2.number_input("Epochs", 1, 200, r.epochs, disabled=busy, key=f"train:{preset}:epochs")
+batch = c3.select_slider("Batch size", sorted({*BATCHES, r.batch_size}), r.batch_size, disabled=busy,
+                         key=f"train:{preset}:batch")
+lr = c4.select_slider("Learning rate", sorted({*RATES, r.lr}), r.lr, disabled=busy, key=f"train:{preset}:lr",
+                      format_func=lambda v: f"{v:g}", help=f"Optimizer: {r.optimizer}.")
+c1, c2, c3, c4 = st.columns(4)
+noise = c1.slider("Input noise", 0.0, 1.0, float(p.config.noise), 0.05, disabled=busy or p.variational,
+                  key=f"train:{preset}:noise",
+                  help="Corrupt the inputs with this much Gaussian noise and learn to undo it (S4 uses 0.4).")
+seed = c2.number_input("Seed", 0, 2**31 - 1, r.seed, disabled=busy, key=f"train:{preset}:seed")
+dataset = c3.radio("Dataset", list(CLASS_NAMES), disabled=busy, key=f"train:{preset}:dataset", horizontal=True,
+                   format_func={"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get)
+limit = c4.select_slider("Training images", LIMITS, 60_000, disabled=busy, key=f"train:{preset}:limit",
+                         format_func=lambda n: f"{n:,}", help="Fewer images make a quick demo.")
+
+b1, b2, _ = st.columns([1, 1, 4])
+if b1.button("Start training", type="primary", disabled=busy, use_container_width=True):
+    overrides = {} if p.latent_fixed else {"latent_dim": int(latent)}
+    if not p.variational:
+        overrides["noise"] = float(noise)
+    config = recipe(preset, epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed),
+                    dataset=dataset, limit=None if limit == 60_000 else int(limit), snapshots=True,
+                    snapshot_points=2000 if overrides.get("latent_dim", p.config.latent_dim) == 2 else 0)
+    job = st.session_state["job"] = TrainingJob(preset, config, **overrides).start()
+    busy = True
+if b2.button("Stop", disabled=not busy, use_container_width=True):
+    job.stop()
+
+
+def show(job: TrainingJob) -> None:
+    """Progress, curves, reconstructions and the 2-D map of one job, as it stands now."""
+    v = job.view()
+    ev = v.last
+    if ev is None:
+        st.progress(0.0, text=v.message)
+        return
+    eta = f"{ev.eta:.0f} s left" if v.running and ev.eta == ev.eta else f"{ev.elapsed:.1f} s in all"
+    st.progress(ev.fraction, text=(
+        f"Epoch {min(int(ev.epoch) + 1, job.config.epochs) if v.running else round(ev.epoch, 2)} of "
+        f"{job.config.epochs} · step {ev.step:,} of {ev.total_steps:,} · "
+        f"{(ev.samples_per_s if v.running else v.mean_samples_per_s):,.0f} images/s · {eta}"))
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.plotly_chart(figures.loss_chart(v.steps, v.evals, job.preset.variational), key="train:loss")
+    with right:
+        if v.snapshots:
+            snap = v.snapshots[-1]
+            st.caption(f"Fixed test digits and their reconstructions after epoch {snap.epoch:.2f}")
+            st.plotly_chart(figures.image_rows([job.test_digits.squeeze(1) / 255, snap.recon.squeeze(1)],
+                                               ["test digit", "rebuilt"], scale=2.6),
+                            key="train:recon", config=ui.STILL)
+        else:
+            st.caption("Reconstructions of fixed test digits appear after the first epoch.")
+        if v.snapshots and v.snapshots[-1].codes.shape[1:] == (2,):
+            snap = v.snapshots[-1]
+            st.caption(f"The 2-D codes of {len(snap.codes):,} test digits after epoch {snap.epoch:.2f}")
+            lo, hi = snap.codes.min(0).values.tolist(), snap.codes.max(0).values.tolist()
+            pad = [0.05 * (h - l) + 1e-3 for l, h in zip(lo, hi)]
+            st.plotly_chart(figures.latent_scatter(
+                snap.codes, job.snapshot_labels, CLASS_NAMES[job.config.dataset],
+                (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]), clickable=False, height=360),
+                key="train:map", config=ui.STILL)
+
+
+@st.fragment(run_every=1.0)
+def live(job: TrainingJob) -> None:
+    show(job)
+    if not job.view().running:
+        st.rerun()  # the whole page, which now shows the finished run and the save form
+
+
+if job is not None:
+    st.divider()
+    v = job.view()
+    if v.running:
+        live(job)
+    else:
+        {"done": st.success, "stopped": st.warning}.get(v.state, st.error)(v.message)
+        show(job)
+        if v.snapshots and v.snapshots[0].codes.shape[1:] == (2,) and len(v.snapshots) > 1:
+            st.subheader("How the latent space formed")
+            st.plotly_chart(figures.latent_animation(
+                torch.stack([s.codes for s in v.snapshots]), [s.epoch for s in v.snapshots], job.snapshot_labels,
+                CLASS_NAMES[job.config.dataset]), key="train:animation")
+        if job.can_save:
+            st.subheader("Keep this model")
+            with st.form("save"):
+                name = st.text_input("Checkpoint name", f"{job.preset.name}-{job.config.dataset}-"
+                                                        f"{job.model.latent_dim}d-{job.config.epochs}ep")
+                submitted = st.form_submit_button("Save checkpoint", type="primary")
+            if submitted:
+                try:
+                    path = path_for(ui.TRAINED, name)
+                    if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
+                        raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
+                    with st.spinner("Measuring on the test set and saving…"):
+                        job.save(path)
+                    st.success(f"Saved as {ui.remember_trained(path)}. It is now the model on every page.")
+                    st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
+                except (ValueError, OSError) as err:
+                    st.error(str(err))

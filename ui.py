@@ -1,0 +1,117 @@
+"""Streamlit glue shared by the pages: cached models, the checkpoint list, the session's training job."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+import aelib
+from aelib.checkpoint import inspect
+from aelib.data import load_split
+from aelib.jobs import TrainingJob
+from aelib.latent import LatentMap
+
+ROOT = Path(__file__).resolve().parent
+# Shipped checkpoints live in checkpoints/; a session's own go to checkpoints/trained/, and the app
+# writes nowhere else. AELIB_CHECKPOINTS points both somewhere else (tests, a class server).
+CHECKPOINTS = Path(os.environ.get("AELIB_CHECKPOINTS", ROOT / "checkpoints"))
+TRAINED = CHECKPOINTS / "trained"
+DEFAULT_MODEL = "vae-2d.pt"
+STILL = {"displayModeBar": False}  # Plotly config for pictures: no toolbar over a digit
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def _load(path: str, mtime: float) -> aelib.models.Autoencoder:
+    return aelib.load(path)
+
+
+def model(path: str | Path) -> aelib.models.Autoencoder:
+    """The model at `path`, loaded once per process and shared read-only (reloaded if the file changes)."""
+    return _load(str(path), os.path.getmtime(path))
+
+
+@st.cache_resource(show_spinner="Encoding the 10,000 test digits…", max_entries=16)
+def _latent_map(path: str, mtime: float, dataset: str) -> LatentMap | None:
+    try:
+        images, labels = load_split(dataset, "test")
+    except FileNotFoundError:
+        return None
+    return LatentMap(_load(path, mtime), images, labels)
+
+
+def latent_map(path: str | Path) -> LatentMap | None:
+    """The test set encoded by the model at `path`, or None when the dataset is not on this machine."""
+    return _latent_map(str(path), os.path.getmtime(path), model(path).metadata.get("dataset", "mnist"))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _inspect(path: str, mtime: float) -> tuple[dict | None, str | None]:
+    try:
+        return inspect(path), None
+    except ValueError as err:
+        return None, str(err)
+
+
+def catalogue() -> list[dict]:
+    """Every checkpoint this session can see: shipped ones, then the ones it trained itself. Each row
+    has name, path, source, and either meta (usable) or error (the reason it is not)."""
+    rows = []
+    for path in sorted(CHECKPOINTS.glob("*.pt")):
+        meta, error = _inspect(str(path), path.stat().st_mtime)
+        rows.append(dict(name=path.name, path=path, source="shipped", meta=meta, error=error))
+    for name, path in st.session_state.get("trained", {}).items():
+        if Path(path).is_file():
+            meta, error = _inspect(str(path), Path(path).stat().st_mtime)
+            rows.append(dict(name=name, path=Path(path), source="trained in this session", meta=meta, error=error))
+    return rows
+
+
+def usable(where=None) -> dict[str, Path]:
+    """name -> path of every checkpoint that can be loaded; `where(meta)` filters them."""
+    return {r["name"]: r["path"] for r in catalogue() if r["meta"] and (where is None or where(r["meta"]))}
+
+
+def pick_model(label: str = "Model", where=None, default: str = DEFAULT_MODEL) -> tuple[str, Path]:
+    """The sidebar's model choice. It carries over between pages (the home page's buttons set it)."""
+    choices = usable(where)
+    if not choices:
+        st.error("No usable checkpoint found in checkpoints/. Train one on the Train page.")
+        st.stop()
+    names = list(choices)
+    current = st.session_state.get("model")
+    if current not in choices:
+        current = default if default in choices else names[0]
+    st.session_state["model_picker"] = current
+
+    def remember() -> None:
+        st.session_state["model"] = st.session_state["model_picker"]
+
+    name = st.sidebar.selectbox(label, names, key="model_picker", on_change=remember,
+                                help="Shipped checkpoints, and under trained/ the ones you saved on the Train page.")
+    return name, choices[name]
+
+
+def remember_trained(path: Path) -> str:
+    """List a checkpoint this session saved on every page, and make it the current model."""
+    name = f"trained/{Path(path).name}"
+    st.session_state.setdefault("trained", {})[name] = str(path)
+    st.session_state["model"] = name
+    return name
+
+
+def job() -> TrainingJob | None:
+    """This session's training job, if it started one."""
+    return st.session_state.get("job")
+
+
+def job_badge() -> None:
+    """A line in the sidebar while this session trains, so a run on another page is never forgotten."""
+    j = job()
+    if j is None:
+        return
+    v = j.view()
+    if v.running:
+        pct = f"{100 * v.last.fraction:.0f}%" if v.last else "starting"
+        st.sidebar.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
