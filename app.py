@@ -14,4 +14,5 @@ page = st.navigation([
     st.Page("pages/presets.py", title="Presets", icon=":material/list:"),
 ])
 page.run()
-ui.job_badge()
+if page.title != "Train":  # the Train page shows the run in full
+    ui.job_badge()

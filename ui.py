@@ -9,15 +9,23 @@ import streamlit as st
 
 import aelib
 from aelib.checkpoint import inspect
-from aelib.data import load_split
+from aelib.data import data_root, load_split
 from aelib.jobs import TrainingJob
 from aelib.latent import LatentMap
 
 ROOT = Path(__file__).resolve().parent
 # Shipped checkpoints live in checkpoints/; a session's own go to checkpoints/trained/, and the app
 # writes nowhere else. AELIB_CHECKPOINTS points both somewhere else (tests, a class server).
-CHECKPOINTS = Path(os.environ.get("AELIB_CHECKPOINTS", ROOT / "checkpoints"))
-TRAINED = CHECKPOINTS / "trained"
+
+
+def shipped_dir() -> Path:
+    return Path(os.environ.get("AELIB_CHECKPOINTS") or ROOT / "checkpoints")
+
+
+def trained_dir() -> Path:
+    return shipped_dir() / "trained"
+
+
 DEFAULT_MODEL = "vae-2d.pt"
 STILL = {"displayModeBar": False}  # Plotly config for pictures: no toolbar over a digit
 
@@ -33,9 +41,9 @@ def model(path: str | Path) -> aelib.models.Autoencoder:
 
 
 @st.cache_resource(show_spinner="Encoding the 10,000 test digits…", max_entries=16)
-def _latent_map(path: str, mtime: float, dataset: str) -> LatentMap | None:
+def _latent_map(path: str, mtime: float, dataset: str, root: str) -> LatentMap | None:
     try:
-        images, labels = load_split(dataset, "test")
+        images, labels = load_split(dataset, "test", root=root)
     except FileNotFoundError:
         return None
     return LatentMap(_load(path, mtime), images, labels)
@@ -43,7 +51,8 @@ def _latent_map(path: str, mtime: float, dataset: str) -> LatentMap | None:
 
 def latent_map(path: str | Path) -> LatentMap | None:
     """The test set encoded by the model at `path`, or None when the dataset is not on this machine."""
-    return _latent_map(str(path), os.path.getmtime(path), model(path).metadata.get("dataset", "mnist"))
+    return _latent_map(str(path), os.path.getmtime(path), model(path).metadata.get("dataset", "mnist"),
+                       str(data_root()))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -58,7 +67,7 @@ def catalogue() -> list[dict]:
     """Every checkpoint this session can see: shipped ones, then the ones it trained itself. Each row
     has name, path, source, and either meta (usable) or error (the reason it is not)."""
     rows = []
-    for path in sorted(CHECKPOINTS.glob("*.pt")):
+    for path in sorted(shipped_dir().glob("*.pt")):
         meta, error = _inspect(str(path), path.stat().st_mtime)
         rows.append(dict(name=path.name, path=path, source="shipped", meta=meta, error=error))
     for name, path in st.session_state.get("trained", {}).items():
@@ -90,6 +99,7 @@ def pick_model(label: str = "Model", where=None, default: str = DEFAULT_MODEL) -
 
     name = st.sidebar.selectbox(label, names, key="model_picker", on_change=remember,
                                 help="Shipped checkpoints, and under trained/ the ones you saved on the Train page.")
+    st.session_state["model"] = name
     return name, choices[name]
 
 
@@ -109,9 +119,16 @@ def job() -> TrainingJob | None:
 def job_badge() -> None:
     """A line in the sidebar while this session trains, so a run on another page is never forgotten."""
     j = job()
-    if j is None:
-        return
+    if j is not None and j.view().running:
+        with st.sidebar:
+            _badge(j)
+
+
+@st.fragment(run_every=2.0)
+def _badge(j: TrainingJob) -> None:
     v = j.view()
     if v.running:
         pct = f"{100 * v.last.fraction:.0f}%" if v.last else "starting"
-        st.sidebar.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
+        st.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
+    else:
+        st.success(f"Training {j.preset.name}: {v.state}. See the Train page.")

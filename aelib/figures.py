@@ -32,12 +32,16 @@ def latent_scatter(
     overlay=None,
     overlay_name: str = "",
     legend: bool = True,
+    webgl: bool = True,
 ) -> go.Figure:
     """Codes scattered by class (legend toggles classes), with a clickable plane underneath.
 
     Plotly only reports selections of plotted points, so a dense grid of invisible points covers
     the plane: a click on empty space selects the nearest grid point, whose x and y are the spot.
+    `webgl=False` draws SVG instead: cheaper for a small map that is redrawn every second, as
+    WebGL falls back to a software renderer on machines without a GPU.
     """
+    trace = go.Scattergl if webgl else go.Scatter
     pts, lab = _array(points), _array(labels)
     if overlay is not None:  # widen the view so every overlaid point shows
         ov = _array(overlay)
@@ -52,7 +56,7 @@ def latent_scatter(
         ))
     for c, name in enumerate(class_names):
         idx = np.nonzero(lab == c)[0]
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(trace(
             x=pts[idx, 0], y=pts[idx, 1], mode="markers", name=name,
             marker=dict(size=4, color=PALETTE[c % len(PALETTE)], opacity=0.7),
             customdata=idx, hovertemplate=f"{name} · test image #%{{customdata}}<extra></extra>",

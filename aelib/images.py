@@ -91,10 +91,10 @@ def prepare_digit(data: bytes) -> torch.Tensor:
     bh, bw = box.shape
     top, left = (28 - bh) // 2, (28 - bw) // 2
     frame[top : top + bh, left : left + bw] = box
-    # Shift so the centre of mass sits at the centre, as in MNIST.
+    # Shift the centre of mass to pixel (14, 14), where MNIST's digits have theirs on average.
     yy, xx = np.mgrid[0:28, 0:28]
     mass = frame.sum()
-    dy, dx = round(13.5 - (yy * frame).sum() / mass), round(13.5 - (xx * frame).sum() / mass)
+    dy, dx = round(14.0 - (yy * frame).sum() / mass), round(14.0 - (xx * frame).sum() / mass)
     frame = np.roll(frame, (dy, dx), axis=(0, 1))
     return torch.from_numpy(frame).unsqueeze(0)  # (28, 28) -> (1, 28, 28)
 

@@ -206,9 +206,10 @@ def choose(page, label: str, option: str) -> None:
     page.keyboard.press("Enter")
 
 
-def progress(page) -> float:
-    """The Train page's progress bar value, 0 to 100."""
-    return float(page.locator("[data-testid=stProgress] [role=progressbar]").first.get_attribute("aria-valuenow"))
+def progress(page) -> int:
+    """The training step the Train page's progress bar reports."""
+    text = page.locator("[data-testid=stProgress]").first.inner_text()
+    return int(re.search(r"step ([\d,]+) of", text).group(1).replace(",", ""))
 
 
 def train_in_app(page, preset: str, epochs: int, timeout: float = 600) -> float:

@@ -1,5 +1,7 @@
 """Train page: pick a preset and its settings, watch it learn live, save the result as a checkpoint."""
 
+import time
+
 import streamlit as st
 import torch
 
@@ -14,6 +16,7 @@ st.title("Train an autoencoder")
 BATCHES = [16, 32, 64, 100, 128, 256, 512, 1024]
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 LIMITS = [1_000, 5_000, 10_000, 30_000, 60_000]
+POLL_S, LOSS_REDRAW_S = 2.0, 6.0  # progress every 2 s, the loss curve every 6 s or per evaluation
 
 job = ui.job()
 busy = job is not None and job.view().running
@@ -44,7 +47,7 @@ limit = c4.select_slider("Training images", LIMITS, 60_000, disabled=busy, key=f
                          format_func=lambda n: f"{n:,}", help="Fewer images make a quick demo.")
 
 b1, b2, _ = st.columns([1, 1, 4])
-if b1.button("Start training", type="primary", disabled=busy, use_container_width=True):
+if b1.button("Start training", type="primary", disabled=busy, use_container_width=True, key="train:start"):
     overrides = {} if p.latent_fixed else {"latent_dim": int(latent)}
     if not p.variational:
         overrides["noise"] = float(noise)
@@ -53,8 +56,39 @@ if b1.button("Start training", type="primary", disabled=busy, use_container_widt
                     snapshot_points=2000 if overrides.get("latent_dim", p.config.latent_dim) == 2 else 0)
     job = st.session_state["job"] = TrainingJob(preset, config, **overrides).start()
     busy = True
-if b2.button("Stop", disabled=not busy, use_container_width=True):
+if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:stop"):
     job.stop()
+
+
+def loss_figure(job: TrainingJob, v):
+    """The loss chart, rebuilt at most every few seconds while training: each redraw costs the
+    browser CPU time that a laptop's training would otherwise get."""
+    t, n_evals, fig = st.session_state.get("train:loss_fig", (0.0, -1, None))
+    if fig is None or not v.running or n_evals != len(v.evals) or time.monotonic() - t > LOSS_REDRAW_S:
+        fig = figures.loss_chart(v.steps, v.evals, job.preset.variational)
+        st.session_state["train:loss_fig"] = (time.monotonic(), len(v.evals), fig)
+    return fig
+
+
+def snapshot_figures(job: TrainingJob, v) -> tuple:
+    """Reconstructions and the 2-D map of the latest evaluation, built once per evaluation."""
+    key = (id(job), len(v.snapshots))
+    cached = st.session_state.get("train:snap_figs")
+    if cached and cached[0] == key:
+        return cached[1]
+    snap = v.snapshots[-1]
+    recon = figures.image_rows([job.test_digits.squeeze(1) / 255, snap.recon.squeeze(1)],
+                               ["test digit", "rebuilt"], scale=2.6)
+    scatter = None
+    if snap.codes.shape[1:] == (2,):
+        lo, hi = snap.codes.min(0).values.tolist(), snap.codes.max(0).values.tolist()
+        pad = [0.05 * (h - l) + 1e-3 for l, h in zip(lo, hi)]
+        scatter = figures.latent_scatter(
+            snap.codes, job.snapshot_labels, CLASS_NAMES[job.config.dataset],
+            (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]), clickable=False, height=360,
+            webgl=False)
+    st.session_state["train:snap_figs"] = (key, (recon, scatter))
+    return recon, scatter
 
 
 def show(job: TrainingJob) -> None:
@@ -70,29 +104,20 @@ def show(job: TrainingJob) -> None:
         f"{job.config.epochs} · step {ev.step:,} of {ev.total_steps:,} · "
         f"{(ev.samples_per_s if v.running else v.mean_samples_per_s):,.0f} images/s · {eta}"))
     left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.plotly_chart(figures.loss_chart(v.steps, v.evals, job.preset.variational), key="train:loss")
-    with right:
-        if v.snapshots:
-            snap = v.snapshots[-1]
-            st.caption(f"Fixed test digits and their reconstructions after epoch {snap.epoch:.2f}")
-            st.plotly_chart(figures.image_rows([job.test_digits.squeeze(1) / 255, snap.recon.squeeze(1)],
-                                               ["test digit", "rebuilt"], scale=2.6),
-                            key="train:recon", config=ui.STILL)
-        else:
-            st.caption("Reconstructions of fixed test digits appear after the first epoch.")
-        if v.snapshots and v.snapshots[-1].codes.shape[1:] == (2,):
-            snap = v.snapshots[-1]
-            st.caption(f"The 2-D codes of {len(snap.codes):,} test digits after epoch {snap.epoch:.2f}")
-            lo, hi = snap.codes.min(0).values.tolist(), snap.codes.max(0).values.tolist()
-            pad = [0.05 * (h - l) + 1e-3 for l, h in zip(lo, hi)]
-            st.plotly_chart(figures.latent_scatter(
-                snap.codes, job.snapshot_labels, CLASS_NAMES[job.config.dataset],
-                (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]), clickable=False, height=360),
-                key="train:map", config=ui.STILL)
+    left.plotly_chart(loss_figure(job, v), key="train:loss")
+    if not v.snapshots:
+        right.caption("Reconstructions of fixed test digits appear after the first epoch.")
+        return
+    recon, scatter = snapshot_figures(job, v)
+    epoch = v.snapshots[-1].epoch
+    right.caption(f"Fixed test digits and their reconstructions after epoch {epoch:.2f}")
+    right.plotly_chart(recon, key="train:recon", config=ui.STILL)
+    if scatter is not None:
+        right.caption(f"The 2-D codes of {len(v.snapshots[-1].codes):,} test digits after epoch {epoch:.2f}")
+        right.plotly_chart(scatter, key="train:map", config=ui.STILL)
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=POLL_S)
 def live(job: TrainingJob) -> None:
     show(job)
     if not job.view().running:
@@ -116,11 +141,12 @@ if job is not None:
             st.subheader("Keep this model")
             with st.form("save"):
                 name = st.text_input("Checkpoint name", f"{job.preset.name}-{job.config.dataset}-"
-                                                        f"{job.model.latent_dim}d-{job.config.epochs}ep")
-                submitted = st.form_submit_button("Save checkpoint", type="primary")
+                                                        f"{job.model.latent_dim}d-{job.config.epochs}ep",
+                                     key="train:name", help="Letters, digits, '-' and '_'.")
+                submitted = st.form_submit_button("Save checkpoint", type="primary", key="train:save")
             if submitted:
                 try:
-                    path = path_for(ui.TRAINED, name)
+                    path = path_for(ui.trained_dir(), name)
                     if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
                         raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
                     with st.spinner("Measuring on the test set and saving…"):

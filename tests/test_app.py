@@ -1,82 +1,240 @@
-"""The landing page and the presets page run and show what they promise."""
+"""Every page runs, and every widget path changes what is shown (Streamlit's AppTest, no browser)."""
 
+import json
+import shutil
+import time
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 import aelib
 from aelib.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p.name for p in (ROOT / "checkpoints").glob("*.pt"))
 
 
-def test_home_lists_shipped_checkpoints(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+def page(name: str, timeout: float = 120) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=timeout)
+
+
+def app(timeout: float = 120) -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+
+
+@pytest.fixture
+def with_data(data_root, monkeypatch):
+    monkeypatch.setenv("AELIB_DATA", str(data_root))
+
+
+@pytest.fixture
+def own_checkpoints(tmp_path, monkeypatch):
+    """A checkpoints folder of the test's own, holding two shipped models."""
+    for name in ("vae-2d.pt", "ae-2d.pt"):
+        shutil.copy(ROOT / "checkpoints" / name, tmp_path / name)
+    monkeypatch.setenv("AELIB_CHECKPOINTS", str(tmp_path))
+    return tmp_path
+
+
+def charts(at) -> list[str]:
+    return [c.proto.spec for c in at.get("plotly_chart")]
+
+
+# --- Home and presets ----------------------------------------------------------------------------
+
+def test_home_lists_every_checkpoint_one_click_from_the_explorer(with_data):
+    at = app().run()
     assert not at.exception
-    assert "Autoencoder explorer" in at.title[0].value
-    table = at.dataframe[0].value
-    assert {"vae-2d", "mlp-vae", "deep-ae-2d"} <= set(table["preset"])
+    assert at.title[0].value == "Autoencoder explorer"
     assert any("Running on" in c.value for c in at.caption)
+    assert [b.key for b in at.button] == [f"explore:{n}" for n in SHIPPED]
+    at.button(key="explore:conv-vae.pt").click().run()
+    assert not at.exception
+    assert at.session_state["model"] == "conv-vae.pt"
+    assert at.title[0].value == "Latent explorer"
+    assert at.sidebar.selectbox[0].value == "conv-vae.pt"
+
+
+def test_home_lists_a_checkpoint_of_unknown_preset_as_unusable(own_checkpoints):
+    meta = {"preset": "mystery-ae", "config": {"preset": "mystery-ae", "latent_dim": 2}}
+    torch.save({"format": "aelib.checkpoint", "format_version": 1, "metadata": json.dumps(meta),
+                "state_dict": {}, "tensors": {}}, own_checkpoints / "mystery.pt")
+    (own_checkpoints / "garbage.pt").write_bytes(b"not a checkpoint")
+    at = page("home.py").run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("mystery.pt" in w and "unknown preset 'mystery-ae'" in w for w in warnings), warnings
+    assert any("garbage.pt" in w and "not a readable aelib checkpoint" in w for w in warnings), warnings
+    assert [b.key for b in at.button] == ["explore:ae-2d.pt", "explore:vae-2d.pt"]  # only usable ones
 
 
 def test_presets_page_lists_every_preset():
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Presets.py"), default_timeout=60).run()
+    at = page("presets.py").run()
     assert not at.exception
     assert len(at.table[0].value) == len(PRESETS)
 
 
-def _explorer():
-    return AppTest.from_file(str(ROOT / "pages" / "2_Explorer.py"), default_timeout=120)
+# --- Latent explorer -------------------------------------------------------------------------------
+
+def _digit(at) -> str:
+    """The decoded digit's chart: the first image after the map."""
+    return next(s for s in charts(at) if '"heatmap"' in s)
 
 
-def _digit_spec_list(at) -> list[str]:
-    """Specs of the image charts (everything but the map)."""
-    return [c.proto.spec for c in at.get("plotly_chart") if "scattergl" not in c.proto.spec]
-
-
-def _digit_spec(at) -> str:
-    """The decoded digit's chart: the smallest image (the manifold is the large one)."""
-    heatmaps = _digit_spec_list(at)
-    assert len(heatmaps) == 2
-    return min(heatmaps, key=len)
-
-
-def test_explorer_slider_decodes_a_new_digit(data_root, monkeypatch):
-    monkeypatch.setenv("AELIB_DATA", str(data_root))
-    at = _explorer().run()
+def test_explorer_slider_decodes_a_new_digit(with_data):
+    at = page("explorer.py").run()
     assert not at.exception
     assert at.sidebar.selectbox[0].value == "vae-2d.pt"
-    digit_before = _digit_spec(at)
+    before = _digit(at)
     at.slider(key="vae-2d.pt:z0").set_value(2.0).run()
     assert not at.exception
-    assert _digit_spec(at) != digit_before  # the decoded digit changed
+    assert _digit(at) != before
     assert any("Code (2.00, 0.00)" in c.value for c in at.caption)
 
 
-def test_explorer_click_moves_the_sliders(data_root, monkeypatch):
-    monkeypatch.setenv("AELIB_DATA", str(data_root))
-    at = _explorer().run()
+def test_explorer_click_moves_the_sliders(with_data):
+    at = page("explorer.py").run()
     at.session_state["vae-2d.pt:map"] = {"selection": {"points": [{"x": -1.5, "y": 1.0}]}}
     at.run()
     assert not at.exception
     assert at.slider(key="vae-2d.pt:z0").value == -1.5 and at.slider(key="vae-2d.pt:z1").value == 1.0
     assert any("Code (-1.50, 1.00)" in c.value for c in at.caption)
+    assert any("nearest real digit" in c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "checkpoints").glob("*.pt")))
-def test_explorer_works_for_every_shipped_model(name, data_root, monkeypatch):
-    monkeypatch.setenv("AELIB_DATA", str(data_root))
-    at = _explorer().run()
+@pytest.mark.parametrize("name", SHIPPED)
+def test_explorer_works_for_every_shipped_model(name, with_data):
+    at = page("explorer.py").run()
     at.sidebar.selectbox[0].set_value(name).run()
     assert not at.exception
+    assert at.session_state["model"] == name  # the choice carries over to other pages
     dims = aelib.read_metadata(ROOT / "checkpoints" / name)["config"]["latent_dim"]
-    # one slider per latent dimension, or two along the map's plane for long codes
-    assert len(at.slider) == (dims if dims <= 32 else 2)
+    assert len(at.slider) == (dims if dims <= 32 else 2) + 1  # + the interpolation's steps
     at.session_state[f"{name}:map"] = {"selection": {"points": [{"x": 0.5, "y": -0.5}]}}
     at.run()
     assert not at.exception
-    assert len(_digit_spec_list(at)) == 2  # the decoded digit and the manifold
     if dims > 32:
-        assert [sl.value for sl in at.slider] == [0.5, -0.5]
+        assert [sl.value for sl in at.slider][:2] == [0.5, -0.5]
+
+
+def test_interpolation_between_test_digits_and_between_chosen_spots(with_data):
+    at = page("explorer.py").run()
+    strip = charts(at)[-1]
+    at.number_input(key="morph:b").set_value(7).run()
+    assert not at.exception and charts(at)[-1] != strip
+    assert any("to a 9" in c.value for c in at.caption)  # test image 7 is a 9
+    at.radio(key="morph:mode").set_value("two spots you choose").run()
+    at.slider(key="vae-2d.pt:z0").set_value(1.0).run()
+    at.button(key="morph:set_a").click().run()
+    assert at.session_state["vae-2d.pt:morph_a"] == [1.0, 0.0]
+    at.slider(key="vae-2d.pt:z0").set_value(-1.0).run()
+    at.button(key="morph:set_b").click().run()
+    assert at.session_state["vae-2d.pt:morph_b"] == [-1.0, 0.0]
+    assert not at.exception
+
+
+def test_explorer_without_the_dataset_still_decodes(tmp_path, monkeypatch):
+    monkeypatch.setenv("AELIB_DATA", str(tmp_path / "no-data"))
+    at = page("explorer.py")
+    at.session_state["model"] = "deep-ae-2d.pt"  # a model whose map is not cached by other tests
+    at.run()
+    assert not at.exception
+    assert any("needs the mnist test set" in i.value for i in at.info)
+    before = _digit(at)
+    at.slider(key="deep-ae-2d.pt:z0").set_value(1.0).run()
+    assert _digit(at) != before
+
+
+# --- Train --------------------------------------------------------------------------------------------
+
+def _train_page(preset: str, epochs: int, limit: int = 1_000) -> AppTest:
+    at = app()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train:preset").set_value(preset).run()
+    at.number_input(key=f"train:{preset}:epochs").set_value(epochs).run()
+    at.select_slider(key=f"train:{preset}:limit").set_value(limit).run()
+    return at
+
+
+def _until_finished(at, timeout: float = 120) -> None:
+    t0 = time.time()
+    while at.session_state["job"].state in ("loading", "running"):
+        assert time.time() - t0 < timeout
+        time.sleep(0.2)
+    at.run()
+
+
+def test_train_one_epoch_then_save_and_use_the_model(with_data, own_checkpoints):
+    at = _train_page("deep-ae-2d", epochs=1)
+    assert not at.exception and at.button(key="train:start").disabled is False
+    at.button(key="train:start").click().run()
+    assert not at.exception
+    job = at.session_state["job"]
+    assert job.config.epochs == 1 and job.config.limit == 1_000
+    _until_finished(at)
+    assert not at.exception
+    assert at.success[0].value.startswith("Finished 1 epochs")
+    assert "100" in at.get("progress")[0].proto.text or at.get("progress")[0].proto.value == 100
+    specs = charts(at)
+    assert any("test loss" in s for s in specs)  # the loss chart
+    assert any("rebuilt" in s for s in specs)  # reconstructions of fixed digits
+    # A bad name is refused and nothing is written.
+    at.text_input(key="train:name").set_value("../../escape")  # form values count on submit
+    at.button(key="train:save").click().run()
+    assert any("not a usable checkpoint name" in e.value for e in at.error)
+    assert not (own_checkpoints / "trained").exists()
+    # A good one is saved, listed and becomes the model on every page.
+    at.text_input(key="train:name").set_value("my-first")
+    at.button(key="train:save").click().run()
+    assert not at.exception
+    saved = own_checkpoints / "trained" / "my-first.pt"
+    assert saved.is_file() and aelib.read_metadata(saved)["preset"] == "deep-ae-2d"
+    assert at.session_state["model"] == "trained/my-first.pt"
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value == "trained/my-first.pt"
+    at.switch_page("pages/home.py").run()
+    assert "explore:trained/my-first.pt" in [b.key for b in at.button]
+
+
+def test_train_stop_ends_the_run(with_data, own_checkpoints):
+    at = _train_page("vae-2d", epochs=50, limit=60_000)
+    at.button(key="train:start").click().run()
+    job = at.session_state["job"]
+    t0 = time.time()
+    while not job.view().steps:
+        assert time.time() - t0 < 60
+        time.sleep(0.1)
+    at.run()
+    assert at.button(key="train:stop").disabled is False and at.button(key="train:start").disabled is True
+    at.button(key="train:stop").click().run()
+    _until_finished(at, timeout=30)
+    assert not at.exception
+    assert job.state == "stopped"
+    assert "stopped" in at.warning[0].value
+    assert at.button(key="train:start").disabled is False
+
+
+# --- Generate, reconstruct ---------------------------------------------------------------------------
+
+def test_generate_draws_prior_samples_and_compares_ae_with_vae(with_data):
+    at = page("generate.py").run()
+    assert not at.exception
+    grid = charts(at)[0]
+    assert len(at.get("download_button")) == 2
+    assert at.selectbox(key="gen:vae").value == "vae-2d.pt" and at.selectbox(key="gen:ae").value == "ae-2d.pt"
+    assert len(charts(at)) == 5  # samples, two grids, two maps with the random codes
+    at.number_input(key="gen:seed").set_value(5).run()
+    assert not at.exception and charts(at)[0] != grid
+
+
+def test_reconstruct_shows_digits_noise_and_denoising(with_data):
+    at = page("reconstruct.py").run()
+    assert not at.exception
+    assert any("110 to 119" in c.value for c in at.caption)
+    noisy = next(s for s in charts(at) if "denoising AE" in s)
+    at.slider(key="rec:noise").set_value(0.8).run()
+    assert not at.exception
+    assert next(s for s in charts(at) if "denoising AE" in s) != noisy

@@ -131,3 +131,30 @@ def test_unknown_preset(tmp_path):
     _rewrite_metadata(path, preset="hyper-vae")
     with pytest.raises(ValueError, match="unknown preset 'hyper-vae'"):
         load(path)
+
+
+def test_inspect_names_the_reason_a_checkpoint_is_unusable(tmp_path):
+    from aelib.checkpoint import inspect
+
+    good = aelib.save(aelib.build("deep-ae-2d", seed=0), tmp_path / "good.pt")
+    assert inspect(good)["preset"] == "deep-ae-2d"
+    meta = {"preset": "mystery-ae", "config": {"preset": "mystery-ae", "latent_dim": 2}}
+    torch.save({"format": "aelib.checkpoint", "format_version": 1, "metadata": json.dumps(meta),
+                "state_dict": {}, "tensors": {}}, tmp_path / "mystery.pt")
+    with pytest.raises(ValueError, match="unknown preset 'mystery-ae'"):
+        inspect(tmp_path / "mystery.pt")
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "", " ", ".hidden", "x" * 49, "name with spaces", "nul\0"])
+def test_checkpoint_names_cannot_leave_their_folder(name, tmp_path):
+    from aelib.checkpoint import path_for
+
+    with pytest.raises(ValueError, match="not a usable checkpoint name"):
+        path_for(tmp_path, name)
+
+
+def test_good_checkpoint_names_stay_in_their_folder(tmp_path):
+    from aelib.checkpoint import path_for
+
+    assert path_for(tmp_path, "my-vae_2d") == tmp_path / "my-vae_2d.pt"
+    assert path_for(tmp_path, " run-3.pt ") == tmp_path / "run-3.pt"

@@ -50,3 +50,52 @@ def test_latent_map_ranges_and_round_trip(synth):
     assert code.shape == (20,)
     assert np.allclose(lmap.spot_of(code), (0.3, -0.2), atol=1e-4)
     assert decode(model, code).shape == (1, 28, 28)
+
+
+def test_image_rows_lays_rows_of_digits_in_one_picture():
+    rows = [torch.zeros(10, 28, 28), torch.ones(10, 28, 28)]
+    fig = figures.image_rows(rows, ["digit", "rebuilt"], [str(i) for i in range(10)], gap=3)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (2 * 28 + 3, 10 * 28 + 9 * 3)
+    assert np.nanmax(z[:28]) == 0 and np.nanmin(z[31:]) == 1  # first row black, second white
+    assert np.isnan(z[28:31]).all()  # the gap between rows is blank
+    assert list(fig.layout.yaxis.ticktext) == ["digit", "rebuilt"] and len(fig.layout.xaxis.ticktext) == 10
+
+
+def test_image_figure_keeps_the_pictures_aspect():
+    fig = figures.image(torch.rand(28, 56), height=200)
+    assert fig.layout.width == 400
+
+
+def test_loss_chart_shows_train_and_test_and_splits_kl_for_vaes():
+    steps = [{"epoch": e / 10, "loss": 150 - e, "recon": 140 - e, "kl": 10.0} for e in range(1, 21)]
+    evals = [{"epoch": 1.0, "loss": 140.0, "recon": 130.0, "kl": 10.0},
+             {"epoch": 2.0, "loss": 130.0, "recon": 120.0, "kl": 10.0}]
+    vae = figures.loss_chart(steps, evals, variational=True)
+    names = [t.name for t in vae.data]
+    assert names == ["train loss", "test loss", "train reconstruction", "test reconstruction", "train KL", "test KL"]
+    assert vae.data[-1].xaxis == "x2"  # KL on its own panel
+    assert list(vae.data[1].y) == [140.0, 130.0]
+    ae = figures.loss_chart([{"epoch": 0.5, "loss": 784 * 0.2}], [{"epoch": 1.0, "loss": 784 * 0.1}], variational=False)
+    assert [t.name for t in ae.data] == ["train loss", "test loss"]
+    assert ae.data[1].y[0] == 0.1  # AEs are shown in BCE per pixel
+
+
+def test_latent_animation_has_a_frame_and_a_slider_step_per_epoch():
+    hist = torch.randn(3, 50, 2)
+    labels = torch.arange(50) % 10
+    fig = figures.latent_animation(hist, [1.0, 2.0, 3.0], labels, [str(i) for i in range(10)])
+    assert [f.name for f in fig.frames] == ["1", "2", "3"]
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["1", "2", "3"]
+    first = fig.frames[0].data[0]  # class 0 in epoch 1
+    assert np.allclose(first.x, hist[0][labels == 0, 0].numpy())
+    assert fig.layout.updatemenus[0].buttons[0].method == "animate"
+
+
+def test_overlay_points_are_drawn_and_kept_in_view():
+    fig = figures.latent_scatter(torch.randn(20, 2), torch.arange(20) % 10, [str(i) for i in range(10)],
+                                 (-1, 1), (-1, 1), clickable=False, overlay=torch.tensor([[5.0, -4.0]]),
+                                 overlay_name="prior", legend=False)
+    assert figures.CLICK_GRID not in [t.name for t in fig.data]
+    assert fig.layout.xaxis.range[1] > 5 and fig.layout.yaxis.range[0] < -4
+    assert fig.layout.showlegend is False

@@ -1,0 +1,93 @@
+"""The real app in headless Chromium: every page opens, a click on empty space decodes that spot,
+a slider drags, and a training run starts, moves and stops. Screenshots go to bench/screenshots/
+(or $AELIB_SCREENSHOTS); look at them."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import aelib
+from aelib.latent import decode
+from bench import browser as B
+from tests.conftest import need
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshots")
+
+
+@pytest.fixture(scope="module")
+def session(data_root):
+    if not B.chromium_available():
+        need(f"Chromium or Playwright missing (looked for {B.CHROMIUM}); on Debian: apt-get install chromium, "
+             "pip install playwright")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with B.serve({"AELIB_DATA": str(data_root)}) as (url, _), B.browser() as b:
+        page, _ = B.open_home(b, url)
+        yield page
+
+
+def no_exception(page) -> None:
+    shown = page.locator("[data-testid=stException]")
+    assert shown.count() == 0, shown.first.inner_text()
+
+
+def test_home_then_explorer_click_on_empty_space_and_slider(session):
+    page = session
+    no_exception(page)
+    assert page.get_by_role("button", name="Explore →").count() == len(list((ROOT / "checkpoints").glob("*.pt")))
+    page.screenshot(path=SHOTS / "home.png")
+
+    page.get_by_role("button", name="Explore →").nth(B.row_of(page, "vae-2d.pt")).click()
+    B.wait_explorer(page)
+    page.wait_for_timeout(2500)  # a click in the first moments after the map draws can be lost
+    no_exception(page)
+    page.screenshot(path=SHOTS / "explorer.png")
+
+    fx, fy = B.empty_spot(page)
+    x, y, _ = B.click_map(page, fx, fy)
+    code = B.code_shown(page)
+    axes = B.map_axes(page)
+    spacing = (axes["xr"][1] - axes["xr"][0]) / 79  # the click grid's pitch
+    assert abs(code[0] - x) <= spacing and abs(code[1] - y) <= spacing, (code, x, y)
+    model = aelib.load(ROOT / "checkpoints" / "vae-2d.pt", device="cpu")
+    shown = torch.tensor(B.digit_pixels(page))
+    assert (shown - decode(model, code)[0]).abs().mean() < 0.02  # the digit of that very spot
+    page.screenshot(path=SHOTS / "explorer-clicked.png")
+
+    B.drag_slider(page, dx=60)
+    assert B.code_shown(page)[0] > code[0] and B.code_shown(page)[1] == code[1]
+    no_exception(page)
+    page.screenshot(path=SHOTS / "explorer-dragged.png")
+
+
+def test_training_starts_moves_and_stops(session):
+    page = session
+    B.goto_page(page, "Train")
+    page.get_by_role("button", name="Start training").wait_for()
+    B.choose(page, "Preset", "vae-2d")
+    B.settle(page)
+    page.get_by_role("button", name="Start training").click()
+    bar = page.locator("[data-testid=stProgress]")
+    bar.first.wait_for(timeout=60_000)
+    page.get_by_text("images/s").wait_for(timeout=60_000)
+    first = B.progress(page)
+    page.wait_for_timeout(2500)
+    assert B.progress(page) > first  # the bar moves while the page is idle
+    page.screenshot(path=SHOTS / "train-running.png")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Training stopped on request.").wait_for(timeout=30_000)
+    no_exception(page)
+    page.screenshot(path=SHOTS / "train-stopped.png")
+
+
+@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Presets"])
+def test_other_pages_open(session, name):
+    page = session
+    B.goto_page(page, name)
+    page.wait_for_timeout(500)
+    B.settle(page, timeout=60_000)
+    no_exception(page)
+    assert page.locator("h1").first.inner_text()
+    page.screenshot(path=SHOTS / f"{name.split()[0].lower()}.png")

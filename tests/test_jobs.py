@@ -1,0 +1,92 @@
+"""A training job runs in the background, reports progress, stops on request and saves what it learned."""
+
+import time
+
+import pytest
+import torch
+
+import aelib
+from aelib.jobs import TrainingJob
+from tests.conftest import synthetic_digits
+
+
+def _wait(job: TrainingJob, timeout: float = 60) -> None:
+    t0 = time.time()
+    while job.state in ("loading", "running"):
+        assert time.time() - t0 < timeout, f"job still {job.state} after {timeout} s"
+        time.sleep(0.05)
+
+
+def _job(preset: str = "deep-ae-2d", epochs: int = 2, **config) -> TrainingJob:
+    data = synthetic_digits(256)
+    cfg = aelib.recipe(preset, **{"epochs": epochs, "batch_size": 32, "snapshots": True, "snapshot_points": 64,
+                                  **config})
+    return TrainingJob(preset, cfg, device="cpu", train_data=data, test_data=synthetic_digits(128, seed=1))
+
+
+@pytest.mark.parametrize("preset", ["deep-ae-2d", "vae-2d"])
+def test_job_reports_progress_and_finishes(preset):
+    job = _job(preset).start()
+    _wait(job)
+    v = job.view()
+    assert v.state == "done" and not v.running
+    assert v.last.fraction == 1.0 and v.last.step == 2 * (256 // 32)
+    assert [round(e["epoch"]) for e in v.evals] == [1, 2]
+    assert len(v.steps) >= 2 and all("loss" in s for s in v.steps)
+    assert v.snapshots[-1].recon.shape == (10, 1, 28, 28) and v.snapshots[-1].codes.shape == (64, 2)
+    assert job.snapshot_labels.shape == (64,) and job.test_digits.shape == (10, 1, 28, 28)
+    assert v.mean_samples_per_s > 0
+    assert ("kl" in v.evals[-1]) == aelib.get_preset(preset).variational
+
+
+def test_stop_ends_the_run_and_the_model_can_be_saved(tmp_path):
+    job = _job(epochs=500).start()
+    while not job.view().steps:
+        time.sleep(0.01)
+    job.stop()
+    _wait(job, timeout=10)
+    v = job.view()
+    assert v.state == "stopped" and v.last.step < v.last.total_steps
+    path = job.save(tmp_path / "stopped.pt")
+    model = aelib.load(path, device="cpu")
+    assert model.metadata["outcome"] == "stopped"
+    assert model.metadata["test_metrics"]["bce_per_pixel"] > 0
+    assert model.extras["latent_history"].shape[1:] == (64, 2)
+
+
+def test_a_running_job_cannot_be_saved(tmp_path):
+    job = _job(epochs=500).start()
+    with pytest.raises(ValueError, match="finished or stopped"):
+        job.save(tmp_path / "x.pt")
+    job.stop()
+    _wait(job)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_missing_data_fails_with_the_loader_message(tmp_path):
+    cfg = aelib.recipe("deep-ae-2d", epochs=1)
+    job = TrainingJob("deep-ae-2d", cfg, device="cpu", data_root=tmp_path / "nothing").start()
+    _wait(job)
+    assert job.state == "failed"
+    assert "could not be downloaded" in job.view().message or "not in" in job.view().message
+
+
+def test_bad_settings_raise_in_the_caller():
+    with pytest.raises(ValueError, match="unknown preset"):
+        TrainingJob("nope", aelib.recipe("deep-ae-2d"))
+
+
+def test_latent_history_is_skipped_for_long_codes(tmp_path):
+    job = _job("dense-ae", epochs=1, snapshot_points=0).start()
+    _wait(job)
+    assert job.state == "done"
+    assert job.view().snapshots[-1].codes.shape == (0, 64)
+    assert aelib.load(job.save(tmp_path / "d.pt"), device="cpu").extras == {}
+
+
+def test_the_trained_weights_come_back_from_the_training_process():
+    job = _job(epochs=1)
+    before = {k: v.clone() for k, v in job.model.state_dict().items()}
+    job.start()
+    _wait(job)
+    assert any(not torch.equal(before[k], v) for k, v in job.model.state_dict().items())
