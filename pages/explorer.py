@@ -38,7 +38,7 @@ left, right = st.columns([3, 2], gap="large")
 with right:
     st.markdown("**Decoded from the code**")
     slot = st.empty()
-    real_col, caption = st.columns([1, 2], vertical_alignment="center")
+    real_col, caption = st.columns([1, 1.5], vertical_alignment="center")
     title = f"Sliders: {dims} latent dimensions" if per_dim else f"Sliders: position on the map ({dims}-number code)"
     with st.expander(title, expanded=len(keys) <= 4):
         if not per_dim:
@@ -60,7 +60,7 @@ spot = lmap.spot_of(z) if lmap else None
 lines = [f"Code ({shown})"] + ([f"map position ({spot[0]:.2f}, {spot[1]:.2f})"] if lmap and dims > 2 else [])
 if lmap is not None:
     i = lmap.nearest(*spot)
-    real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=90), width="content", key=f"{choice}:real",
+    real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=80), width="content", key=f"{choice}:real",
                           config=ui.STILL)
     lines.append(f"Left: the nearest real digit on the map, test image #{i}, "
                  f"a {CLASS_NAMES[dataset][int(lmap.labels[i])]}.")

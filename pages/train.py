@@ -16,7 +16,7 @@ st.title("Train an autoencoder")
 BATCHES = [16, 32, 64, 100, 128, 256, 512, 1024]
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 LIMITS = [1_000, 5_000, 10_000, 30_000, 60_000]
-POLL_S, LOSS_REDRAW_S = 2.0, 6.0  # progress every 2 s, the loss curve every 6 s or per evaluation
+POLL_S, LOSS_REDRAW_S = 2.0, 10.0  # progress every 2 s; the loss curve every 10 s and at each evaluation
 
 job = ui.job()
 busy = job is not None and job.view().running
@@ -63,10 +63,10 @@ if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:sto
 def loss_figure(job: TrainingJob, v):
     """The loss chart, rebuilt at most every few seconds while training: each redraw costs the
     browser CPU time that a laptop's training would otherwise get."""
-    t, n_evals, fig = st.session_state.get("train:loss_fig", (0.0, -1, None))
-    if fig is None or not v.running or n_evals != len(v.evals) or time.monotonic() - t > LOSS_REDRAW_S:
+    t, key, fig = st.session_state.get("train:loss_fig", (0.0, None, None))
+    if key != (id(job), len(v.evals)) or not v.running or time.monotonic() - t > LOSS_REDRAW_S:
         fig = figures.loss_chart(v.steps, v.evals, job.preset.variational)
-        st.session_state["train:loss_fig"] = (time.monotonic(), len(v.evals), fig)
+        st.session_state["train:loss_fig"] = (time.monotonic(), (id(job), len(v.evals)), fig)
     return fig
 
 

@@ -82,6 +82,28 @@ def test_training_starts_moves_and_stops(session):
     page.screenshot(path=SHOTS / "train-stopped.png")
 
 
+def test_uploading_a_digit_and_a_bad_file(session, tmp_path):
+    from PIL import Image, ImageDraw
+
+    page = session
+    B.goto_page(page, "Reconstruct & denoise")
+    B.settle(page, timeout=60_000)
+    drawing = Image.new("RGB", (240, 320), "white")
+    ImageDraw.Draw(drawing).line([(120, 40), (120, 280)], fill="black", width=28)  # a "1", dark on paper
+    drawing.save(tmp_path / "one.png")
+    uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
+    uploader.set_input_files(str(tmp_path / "one.png"))
+    page.get_by_text("lands at").wait_for(timeout=30_000)  # its landing spot on the 2-D map
+    no_exception(page)
+    page.get_by_text("lands at").scroll_into_view_if_needed()
+    page.screenshot(path=SHOTS / "upload.png")
+    (tmp_path / "notes.png").write_bytes(b"these are lecture notes, not a picture")
+    uploader.set_input_files(str(tmp_path / "notes.png"))
+    page.get_by_text("not a picture this app can read").wait_for(timeout=30_000)
+    no_exception(page)
+    page.screenshot(path=SHOTS / "upload-bad.png")
+
+
 @pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Presets"])
 def test_other_pages_open(session, name):
     page = session
