@@ -61,6 +61,14 @@ def _read_message(stream):
     return pickle.loads(data)  # noqa: S301 - written by our own child process
 
 
+def _stop_at_eof(trainer) -> None:
+    # os.read on the bare descriptor: a thread blocked in sys.stdin's buffered reader would hold its
+    # lock and abort the interpreter's shutdown when training ends first.
+    while os.read(0, 4096):
+        pass
+    trainer.stop()
+
+
 def _child() -> None:
     """`python -m aelib.jobs`: train as the parent asks, report on stdout, stop when stdin closes."""
     from aelib.train import Trainer
@@ -78,7 +86,7 @@ def _child() -> None:
             "test_digits": trainer.test_images[:SNAPSHOT_DIGITS].cpu(),
             "batch_size": trainer.batch_size,
         }))
-        threading.Thread(target=lambda: (sys.stdin.buffer.read(), trainer.stop()), daemon=True).start()
+        threading.Thread(target=_stop_at_eof, args=(trainer,), daemon=True).start()
         final = None
         for ev in trainer.run():
             _write(out, ("event", ev))
@@ -221,3 +229,6 @@ class TrainingJob:
 
 if __name__ == "__main__":
     _child()
+    # Everything is sent and flushed. Skip the interpreter's teardown, which would race the stdin
+    # watcher thread and torch's worker threads.
+    os._exit(0)
