@@ -66,10 +66,10 @@ def latent_scatter(
             x=ov[:, 0], y=ov[:, 1], mode="markers", name=overlay_name,
             marker=dict(size=7, symbol="x", color="black", line=dict(width=1)), hoverinfo="skip",
         ))
-    if marked is not None:
-        fig.add_trace(go.Scatter(
+    if marked is not None:  # on the same layer as the points (WebGL draws above SVG), so never hidden
+        fig.add_trace(trace(
             x=[marked[0]], y=[marked[1]], mode="markers", name=marked_name, showlegend=False,
-            marker=dict(size=18, symbol="x-thin", line=dict(width=3, color="black")), hoverinfo="skip",
+            marker=dict(size=20, symbol="x", color="black", line=dict(width=2, color="white")), hoverinfo="skip",
         ))
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False if clickable else "pan",

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("AELIB_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORT = {"width": 1280, "height": 720}
-CODE_RE = re.compile(r"Code \(([^)]*)\)")
+CODE_RE = re.compile(r"the code \(([^)]*)\)")
 
 
 def chromium_available() -> bool:
@@ -112,7 +112,7 @@ def code_shown(page) -> list[float]:
 
 
 def _wait_code_change(page, before: list[float], timeout: float = 10_000) -> None:
-    text = "Code (" + ", ".join(f"{v:.2f}" for v in before)
+    text = "the code (" + ", ".join(f"{v:.2f}" for v in before)
     page.wait_for_function("t => !document.body.innerText.includes(t)", arg=text, timeout=timeout)
 
 
@@ -168,7 +168,9 @@ def drag_slider(page, dx: float = 60) -> float:
     """Drag the first slider's handle sideways with the mouse; seconds until a new code is shown."""
     before = code_shown(page)
     # The visible handle wraps the slider's (visually hidden) range input.
-    thumb = page.locator("[data-testid=stSlider] input[type=range]").first.locator("xpath=../..").bounding_box()
+    handle = page.locator("[data-testid=stSlider] input[type=range]").first.locator("xpath=../..")
+    handle.scroll_into_view_if_needed()
+    thumb = handle.bounding_box()
     cx, cy = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
     page.mouse.move(cx, cy)
     page.mouse.down()

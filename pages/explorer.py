@@ -36,9 +36,8 @@ if click is not None and click != st.session_state.get(f"{choice}:last_click"):
 st.title("Latent explorer")
 left, right = st.columns([3, 2], gap="large")
 with right:
-    st.markdown("**Decoded from the code**")
     slot = st.empty()
-    real_col, caption = st.columns([1, 1.5], vertical_alignment="center")
+    real_col, caption = st.columns([150, 120], vertical_alignment="center")  # a Plotly figure is 150 px wide at least
     title = f"Sliders: {dims} latent dimensions" if per_dim else f"Sliders: position on the map ({dims}-number code)"
     with st.expander(title, expanded=len(keys) <= 4):
         if not per_dim:
@@ -54,13 +53,13 @@ with right:
 
 z = (values + [0.0] * (dims - len(values))) if per_dim else lmap.code_at(*values).tolist()
 digit = decode(model, z)[0]
-slot.plotly_chart(figures.image(digit, height=250), width="content", key=f"{choice}:digit", config=ui.STILL)
+slot.plotly_chart(figures.image(digit, height=230), width="content", key=f"{choice}:digit", config=ui.STILL)
 shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
 spot = lmap.spot_of(z) if lmap else None
-lines = [f"Code ({shown})"] + ([f"map position ({spot[0]:.2f}, {spot[1]:.2f})"] if lmap and dims > 2 else [])
+lines = [f"Above: decoded from the code ({shown})"] + ([f"map position ({spot[0]:.2f}, {spot[1]:.2f})"] if lmap and dims > 2 else [])
 if lmap is not None:
     i = lmap.nearest(*spot)
-    real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=80), width="content", key=f"{choice}:real",
+    real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=150), width="content", key=f"{choice}:real",
                           config=ui.STILL)
     lines.append(f"Left: the nearest real digit on the map, test image #{i}, "
                  f"a {CLASS_NAMES[dataset][int(lmap.labels[i])]}.")

@@ -78,7 +78,7 @@ def snapshot_figures(job: TrainingJob, v) -> tuple:
         return cached[1]
     snap = v.snapshots[-1]
     recon = figures.image_rows([job.test_digits.squeeze(1) / 255, snap.recon.squeeze(1)],
-                               ["test digit", "rebuilt"], scale=2.6)
+                               ["test digit", "rebuilt"], scale=2.2)
     scatter = None
     if snap.codes.shape[1:] == (2,):
         lo, hi = snap.codes.min(0).values.tolist(), snap.codes.max(0).values.tolist()
@@ -103,18 +103,18 @@ def show(job: TrainingJob) -> None:
         f"Epoch {min(int(ev.epoch) + 1, job.config.epochs) if v.running else round(ev.epoch, 2)} of "
         f"{job.config.epochs} · step {ev.step:,} of {ev.total_steps:,} · "
         f"{(ev.samples_per_s if v.running else v.mean_samples_per_s):,.0f} images/s · {eta}"))
-    left, right = st.columns([3, 2], gap="large")
+    recon, scatter = snapshot_figures(job, v) if v.snapshots else (None, None)
+    left, right = st.columns([3, 2], gap="large") if scatter is not None else (st.container(), None)
     left.plotly_chart(loss_figure(job, v), key="train:loss")
-    if not v.snapshots:
-        right.caption("Reconstructions of fixed test digits appear after the first epoch.")
-        return
-    recon, scatter = snapshot_figures(job, v)
-    epoch = v.snapshots[-1].epoch
-    right.caption(f"Fixed test digits and their reconstructions after epoch {epoch:.2f}")
-    right.plotly_chart(recon, key="train:recon", config=ui.STILL)
+    epoch = v.snapshots[-1].epoch if v.snapshots else 0
     if scatter is not None:
         right.caption(f"The 2-D codes of {len(v.snapshots[-1].codes):,} test digits after epoch {epoch:.2f}")
         right.plotly_chart(scatter, key="train:map", config=ui.STILL)
+    if recon is None:
+        st.caption("Reconstructions of fixed test digits appear after the first epoch.")
+    else:
+        st.caption(f"Fixed test digits and their reconstructions after epoch {epoch:.2f}")
+        st.plotly_chart(recon, key="train:recon", config=ui.STILL)
 
 
 @st.fragment(run_every=POLL_S)

@@ -91,7 +91,7 @@ def test_explorer_slider_decodes_a_new_digit(with_data):
     at.slider(key="vae-2d.pt:z0").set_value(2.0).run()
     assert not at.exception
     assert _digit(at) != before
-    assert any("Code (2.00, 0.00)" in c.value for c in at.caption)
+    assert any("the code (2.00, 0.00)" in c.value for c in at.caption)
 
 
 def test_explorer_click_moves_the_sliders(with_data):
@@ -100,7 +100,7 @@ def test_explorer_click_moves_the_sliders(with_data):
     at.run()
     assert not at.exception
     assert at.slider(key="vae-2d.pt:z0").value == -1.5 and at.slider(key="vae-2d.pt:z1").value == 1.0
-    assert any("Code (-1.50, 1.00)" in c.value for c in at.caption)
+    assert any("the code (-1.50, 1.00)" in c.value for c in at.caption)
     assert any("nearest real digit" in c.value for c in at.caption)
 
 
