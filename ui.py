@@ -10,7 +10,7 @@ import streamlit as st
 import aelib
 from aelib.checkpoint import inspect
 from aelib.data import data_root, load_split
-from aelib.jobs import TrainingJob
+from aelib.jobs import JobQueue, TrainingJob
 from aelib.latent import LatentMap
 
 ROOT = Path(__file__).resolve().parent
@@ -27,6 +27,9 @@ def trained_dir() -> Path:
 
 
 DEFAULT_MODEL = "vae-2d.pt"
+# A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
+# minutes may be throttled to once a minute, so this leaves room for that.
+ABANDON_AFTER_S = 150
 STILL = {"displayModeBar": False}  # Plotly config for pictures: no toolbar over a digit
 
 
@@ -111,6 +114,31 @@ def remember_trained(path: Path) -> str:
     return name
 
 
+@st.cache_resource
+def job_queue() -> JobQueue:
+    """The trainer shared by every session of this server: a few jobs at once, the others wait."""
+    return JobQueue(abandon_after=ABANDON_AFTER_S)
+
+
+def submit(job: TrainingJob) -> TrainingJob:
+    """Queue this session's training job; it is stopped if the session's browser tab closes."""
+    job.owner_alive = _session_alive()
+    st.session_state["job"] = job
+    return job_queue().submit(job)
+
+
+def _session_alive():
+    """A check that this session's browser is still connected, or None outside a server."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        runtime, session_id = Runtime.instance(), get_script_run_ctx().session_id
+    except (RuntimeError, AttributeError):  # AppTest and bare mode have no server runtime
+        return None
+    return lambda: runtime.is_active_session(session_id)
+
+
 def job() -> TrainingJob | None:
     """This session's training job, if it started one."""
     return st.session_state.get("job")
@@ -128,7 +156,8 @@ def job_badge() -> None:
 def _badge(j: TrainingJob) -> None:
     v = j.view()
     if v.running:
-        pct = f"{100 * v.last.fraction:.0f}%" if v.last else "starting"
+        pct = (f"number {v.queue_position} in the queue" if v.state == "queued"
+               else f"{100 * v.last.fraction:.0f}%" if v.last else "starting")
         st.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
     else:
         st.success(f"Training {j.preset.name}: {v.state}. See the Train page.")

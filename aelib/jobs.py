@@ -14,8 +14,10 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -25,21 +27,33 @@ from aelib.data import load_split
 from aelib.presets import build, get_preset
 from aelib.train import SNAPSHOT_DIGITS, Event, Snapshot, evaluate
 
-RUNNING = ("loading", "running")
+RUNNING = ("queued", "loading", "running")
 FINISHED = ("done", "stopped", "diverged", "failed")
+
+
+def default_limit(device: torch.device | str | None = None) -> int:
+    """How many jobs may train at once: $AELIB_MAX_JOBS, else 1 on a CPU (two runs would only
+    share its cores) and 3 on a GPU."""
+    from aelib.device import pick_device
+
+    env = os.environ.get("AELIB_MAX_JOBS")
+    if env:
+        return max(1, int(env))
+    return 3 if pick_device(device).type == "cuda" else 1
 
 
 @dataclass
 class JobView:
     """A consistent copy of a job's progress, safe to read while the job goes on."""
 
-    state: str  # "loading", "running", "done", "stopped", "diverged" or "failed"
+    state: str  # "queued", "loading", "running", "done", "stopped", "diverged" or "failed"
     message: str
     last: Event | None
     steps: list[dict] = field(default_factory=list)  # train losses per progress event, with "epoch"
     evals: list[dict] = field(default_factory=list)  # test metrics per evaluation, with "epoch"
     snapshots: list[Snapshot] = field(default_factory=list)
     mean_samples_per_s: float = 0.0  # over the whole run so far, evaluations included
+    queue_position: int | None = None  # 1 for the next job to start, while queued
 
     @property
     def running(self) -> bool:
@@ -128,6 +142,9 @@ class TrainingJob:
         self._snapshots: list[Snapshot] = []
         self._result: dict | None = None
         self._final_kind = "done"
+        self._queue: JobQueue | None = None
+        self.last_seen = time.monotonic()  # when an owner last polled view(); see JobQueue
+        self.owner_alive: Callable[[], bool] | None = None  # False once the owner is gone; see JobQueue
         self.snapshot_labels: torch.Tensor | None = None  # labels of the snapshot subset, once loaded
         self.test_digits: torch.Tensor | None = None  # (SNAPSHOT_DIGITS, 1, 28, 28) uint8 shown live
 
@@ -137,15 +154,22 @@ class TrainingJob:
                                                                           os.environ.get("PYTHONPATH")]))}
         # Idle OpenMP threads sleep instead of spinning, so a UI on the same cores costs training less.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        with self._lock:
+            self._state, self._message = "loading", "Starting the training process…"
         self._process = subprocess.Popen([sys.executable, "-m", "aelib.jobs"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, env=env)
         _write(self._process.stdin, self._spec)
         self._reader.start()
         return self
 
-    def stop(self) -> None:
-        """Ask the run to end; it does so within one training step."""
-        if self._process is not None and not self._process.stdin.closed:
+    def stop(self, message: str = "Taken out of the queue before it started.") -> None:
+        """Ask the run to end; it does so within one training step. A queued job leaves the queue."""
+        if self._process is None:
+            if self._queue is not None and self._queue.withdraw(self):
+                with self._lock:
+                    self._state, self._message = "stopped", message
+            return
+        if not self._process.stdin.closed:
             try:
                 self._process.stdin.close()
             except OSError:  # the child is gone already
@@ -159,13 +183,25 @@ class TrainingJob:
         return self._state
 
     def view(self) -> JobView:
+        self.last_seen = time.monotonic()
+        place = self._queue.position(self) if self._queue is not None and self._state == "queued" else None
         with self._lock:
             last = self._last
             rate = last.step * self._batch_size / last.elapsed if last and last.elapsed > 0 else 0.0
             return JobView(self._state, self._message, last, list(self._steps), list(self._evals),
-                           list(self._snapshots), rate)
+                           list(self._snapshots), rate, place)
 
     def _read(self) -> None:
+        state, message = self._read_messages()
+        self.stop()
+        self._process.wait()
+        if self._queue is not None:
+            self._queue.finished(self)
+        with self._lock:  # published last, so a finished job has released its place and its process
+            self._state, self._message = state, message
+
+    def _read_messages(self) -> tuple[str, str]:
+        """Take in the child's messages until the end; the final state and message."""
         while True:
             try:
                 message = _read_message(self._process.stdout)
@@ -173,12 +209,11 @@ class TrainingJob:
                 message = None
             if message is None:
                 code = self._process.wait()
-                with self._lock:
-                    self._state = "failed"
-                    self._message = (f"The training process ended unexpectedly (exit code {code}); "
-                                     "it may have run out of memory.")
-                return
+                return "failed", (f"The training process ended unexpectedly (exit code {code}); "
+                                  "it may have run out of memory.")
             kind, payload = message
+            if kind == "failed":
+                return "failed", payload
             with self._lock:
                 if kind == "ready":
                     self.snapshot_labels, self.test_digits = payload["snapshot_labels"], payload["test_digits"]
@@ -189,13 +224,7 @@ class TrainingJob:
                 elif kind == "result":
                     self.model.load_state_dict(payload["state_dict"])
                     self._result = payload
-                    self._state = self._final_kind
-                elif kind == "failed":
-                    self._state, self._message = "failed", payload
-            if kind in ("result", "failed"):
-                self.stop()
-                self._process.wait()
-                return
+                    return self._final_kind, self._message
 
     def _on_event(self, ev: Event) -> None:
         self._last = ev
@@ -207,7 +236,8 @@ class TrainingJob:
                 self._snapshots.append(ev.snapshot)
         if ev.final:
             # The state turns final only once the weights have arrived, so a saved model is complete.
-            self._final_kind, self._message = ev.kind, ev.message
+            self._final_kind = ev.kind
+            self._message = ev.message
 
     @property
     def can_save(self) -> bool:
@@ -225,6 +255,76 @@ class TrainingJob:
         test = evaluate(self.model, images.to(next(self.model.parameters()).device))
         meta["test_metrics"] = {k: round(v, 5) for k, v in test.items()}
         return save(self.model, path, meta, half=half, tensors=self._result["tensors"])
+
+
+class JobQueue:
+    """Lets at most `limit` jobs train at once; the others wait in order of submission.
+
+    With `abandon_after`, a job is stopped (or taken out of the queue) once its owner is gone:
+    its `owner_alive()` returns False (a UI can tell when a browser tab closed), or nobody has
+    polled `view()` for `abandon_after` seconds. So a closed tab frees its place within seconds.
+    """
+
+    def __init__(self, limit: int | None = None, abandon_after: float | None = None):
+        self.limit = limit or default_limit()
+        self.abandon_after = abandon_after
+        self._lock = threading.Lock()
+        self._running: list[TrainingJob] = []
+        self._waiting: list[TrainingJob] = []
+        if abandon_after:
+            threading.Thread(target=self._watch, name="job-queue-watchdog", daemon=True).start()
+
+    def submit(self, job: TrainingJob) -> TrainingJob:
+        with self._lock:
+            job._queue = self
+            job.last_seen = time.monotonic()
+            if len(self._running) < self.limit:
+                self._running.append(job)
+                job.start()
+            else:
+                job._state = "queued"
+                job._message = "Waiting for a free trainer."
+                self._waiting.append(job)
+        return job
+
+    def position(self, job: TrainingJob) -> int | None:
+        with self._lock:
+            return self._waiting.index(job) + 1 if job in self._waiting else None
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def withdraw(self, job: TrainingJob) -> bool:
+        with self._lock:
+            if job in self._waiting:
+                self._waiting.remove(job)
+                return True
+            return False
+
+    def finished(self, job: TrainingJob) -> None:
+        with self._lock:
+            if job in self._running:
+                self._running.remove(job)
+            while self._waiting and len(self._running) < self.limit:
+                nxt = self._waiting.pop(0)
+                self._running.append(nxt)
+                nxt.start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            with self._lock:
+                jobs = self._running + self._waiting
+            for job in jobs:
+                gone = job.owner_alive is not None and not job.owner_alive()
+                if gone or now - job.last_seen > self.abandon_after:
+                    job.stop(message="Taken out of the queue: its page was closed.")
 
 
 if __name__ == "__main__":

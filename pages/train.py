@@ -54,7 +54,7 @@ if b1.button("Start training", type="primary", disabled=busy, use_container_widt
     config = recipe(preset, epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed),
                     dataset=dataset, limit=None if limit == 60_000 else int(limit), snapshots=True,
                     snapshot_points=2000 if overrides.get("latent_dim", p.config.latent_dim) == 2 else 0)
-    job = st.session_state["job"] = TrainingJob(preset, config, **overrides).start()
+    job = ui.submit(TrainingJob(preset, config, **overrides))
     busy = True
 if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:stop"):
     job.stop()
@@ -95,6 +95,11 @@ def show(job: TrainingJob) -> None:
     """Progress, curves, reconstructions and the 2-D map of one job, as it stands now."""
     v = job.view()
     ev = v.last
+    if v.state == "queued":
+        queue = ui.job_queue()
+        st.info(f"Waiting for a free trainer: you are number {v.queue_position} in the queue. This machine "
+                f"trains {queue.limit} model{'s' if queue.limit > 1 else ''} at a time; yours starts by itself.")
+        return
     if ev is None:
         st.progress(0.0, text=v.message)
         return

@@ -238,3 +238,20 @@ def test_reconstruct_shows_digits_noise_and_denoising(with_data):
     at.slider(key="rec:noise").set_value(0.8).run()
     assert not at.exception
     assert next(s for s in charts(at) if "denoising AE" in s) != noisy
+
+
+def test_a_second_session_waits_in_the_queue_and_sees_its_place(with_data, own_checkpoints, monkeypatch):
+    import ui
+
+    monkeypatch.setattr(ui.job_queue(), "limit", 1)  # one trainer, as on a CPU
+    first = _train_page("vae-2d", epochs=50, limit=60_000)
+    first.button(key="train:start").click().run()
+    second = _train_page("deep-ae-2d", epochs=1)
+    second.button(key="train:start").click().run()
+    assert not second.exception
+    assert any("number 1 in the queue" in i.value for i in second.info)
+    assert second.button(key="train:stop").disabled is False  # leaving the queue is allowed
+    first.button(key="train:stop").click().run()
+    _until_finished(first, timeout=30)
+    _until_finished(second, timeout=120)  # its turn came, and it ran to the end
+    assert second.session_state["job"].state == "done"

@@ -90,3 +90,54 @@ def test_the_trained_weights_come_back_from_the_training_process():
     job.start()
     _wait(job)
     assert any(not torch.equal(before[k], v) for k, v in job.model.state_dict().items())
+
+
+def test_the_queue_runs_a_limited_number_of_jobs_and_the_rest_wait_in_order():
+    from aelib.jobs import JobQueue
+
+    queue = JobQueue(limit=1)
+    first, second, third = (queue.submit(_job(epochs=500)) for _ in range(3))
+    assert first.state in ("loading", "running")
+    assert second.view().state == "queued" and second.view().queue_position == 1
+    assert third.view().queue_position == 2
+    third.stop()  # leaving the queue
+    assert third.state == "stopped" and "queue" in third.view().message
+    first.stop()
+    _wait(first)
+    t0 = time.time()
+    while second.state == "queued":  # the freed place goes to the next in line
+        assert time.time() - t0 < 10
+        time.sleep(0.05)
+    assert queue.running == 1 and queue.waiting == 0
+    second.stop()
+    _wait(second)
+    assert queue.running == 0
+
+
+def test_a_job_whose_owner_is_gone_is_stopped_within_seconds():
+    from aelib.jobs import JobQueue
+
+    queue = JobQueue(limit=1, abandon_after=3600)
+    owner = {"connected": True}
+    job = _job(epochs=500)
+    job.owner_alive = lambda: owner["connected"]
+    queue.submit(job)
+    while not job.view().steps:
+        time.sleep(0.05)
+    owner["connected"] = False  # the browser tab closed
+    t0 = time.time()
+    _wait(job, timeout=15)
+    assert job.state == "stopped" and time.time() - t0 < 5
+    assert queue.running == 0
+
+
+def test_a_job_nobody_polls_is_stopped():
+    from aelib.jobs import JobQueue
+
+    queue = JobQueue(limit=1, abandon_after=1.0)
+    job = queue.submit(_job(epochs=500))
+    t0 = time.time()
+    while job.state in ("loading", "running"):  # no view() calls: nobody is watching
+        assert time.time() - t0 < 15
+        time.sleep(0.1)
+    assert job.state == "stopped"
