@@ -158,3 +158,37 @@ def test_good_checkpoint_names_stay_in_their_folder(tmp_path):
 
     assert path_for(tmp_path, "my-vae_2d") == tmp_path / "my-vae_2d.pt"
     assert path_for(tmp_path, " run-3.pt ") == tmp_path / "run-3.pt"
+
+
+SAVER = """
+import sys, torch, aelib
+model = aelib.build("vae", seed=1)  # about 7 MB per file
+print("ready", flush=True)
+while True:
+    aelib.save(model, sys.argv[1], {"round": "new"})
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+def test_a_process_killed_while_saving_leaves_the_previous_file_intact(tmp_path, delay):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "model.pt"
+    old = build("deep-ae-2d", seed=0)
+    save(old, path, {"round": "old"})
+    before = path.read_bytes()
+    saver = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, text=True)
+    assert saver.stdout.readline().strip() == "ready"
+    time.sleep(delay)  # saves take about 10 ms each and follow each other: the kill lands mid-save
+    saver.send_signal(signal.SIGKILL)
+    saver.wait()
+    # Whatever moment the kill came, the file is a whole checkpoint: the old one or a new one.
+    meta = read_metadata(path)
+    assert meta["round"] in ("old", "new")
+    if meta["round"] == "old":
+        assert path.read_bytes() == before
+    assert load(path, device="cpu").config.preset in ("deep-ae-2d", "vae")
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["model.pt"]  # no half-written .pt beside it
