@@ -106,6 +106,12 @@ def pick_model(label: str = "Model", where=None, default: str = DEFAULT_MODEL) -
     return name, choices[name]
 
 
+def choose(where, label: str, choices: dict[str, Path], default: str, key: str) -> str | None:
+    """A selectbox over checkpoint names that starts on `default` when it is there."""
+    names = list(choices)
+    return where.selectbox(label, names, key=key, index=names.index(default) if default in names else 0)
+
+
 def remember_trained(path: Path) -> str:
     """List a checkpoint this session saved on every page, and make it the current model."""
     name = f"trained/{Path(path).name}"

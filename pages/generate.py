@@ -43,18 +43,16 @@ with right:
 
 st.divider()
 st.subheader("A plain autoencoder against a VAE: the same random codes")
-vaes = ui.usable(lambda m: variational(m))
+vaes = ui.usable(variational)
 left, right = st.columns(2, gap="large")
-vae_name = right.selectbox("VAE", list(vaes), key="gen:vae",
-                           index=list(vaes).index("vae-2d.pt") if "vae-2d.pt" in vaes else 0)
+vae_name = ui.choose(right, "VAE", vaes, "vae-2d.pt", key="gen:vae")
 vae = ui.model(vaes[vae_name])
 aes = ui.usable(lambda m: not variational(m) and m["config"]["latent_dim"] == vae.latent_dim)
 if not aes:
     left.info(f"No plain autoencoder with a {vae.latent_dim}-number code to compare with. Pick a 2-D VAE, "
               "or train a plain AE with that latent size on the Train page.")
     st.stop()
-ae_name = left.selectbox("Plain autoencoder", list(aes), key="gen:ae",
-                         index=list(aes).index("ae-2d.pt") if "ae-2d.pt" in aes else 0)
+ae_name = ui.choose(left, "Plain autoencoder", aes, "ae-2d.pt", key="gen:ae")
 z, from_vae = sample_prior(vae, 64, seed=int(seed))  # the same 64 codes for both models
 for col, path, imgs in [(left, aes[ae_name], decode(ui.model(aes[ae_name]), z)), (right, vaes[vae_name], from_vae)]:
     with col:

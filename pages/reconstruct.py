@@ -48,10 +48,8 @@ if train_images is not None:
     denoisers = ui.usable(lambda m: m["config"].get("noise", 0) > 0)
     plain = ui.usable(lambda m: m["config"].get("noise", 0) == 0)
     c1, c2 = st.columns(2)
-    d_name = c1.selectbox("A model trained on noisy inputs", list(denoisers), key="rec:denoiser",
-                          index=list(denoisers).index("denoising-conv-ae.pt") if "denoising-conv-ae.pt" in denoisers else 0)
-    p_name = c2.selectbox("A model trained on clean inputs only", list(plain), key="rec:plain",
-                          index=list(plain).index("conv-ae.pt") if "conv-ae.pt" in plain else 0)
+    d_name = ui.choose(c1, "A model trained on noisy inputs", denoisers, "denoising-conv-ae.pt", key="rec:denoiser")
+    p_name = ui.choose(c2, "A model trained on clean inputs only", plain, "conv-ae.pt", key="rec:plain")
     rows, titles = [to_float(s4).squeeze(1), noisy.squeeze(1)], ["clean", "noisy"]
     for name, pool, title in [(d_name, denoisers, "denoising AE"), (p_name, plain, "plain AE")]:
         if name is not None:
