@@ -54,8 +54,12 @@ def _latent_map(path: str, mtime: float, dataset: str, root: str) -> LatentMap |
 
 def latent_map(path: str | Path) -> LatentMap | None:
     """The test set encoded by the model at `path`, or None when the dataset is not on this machine."""
-    return _latent_map(str(path), os.path.getmtime(path), model(path).metadata.get("dataset", "mnist"),
-                       str(data_root()))
+    return _latent_map(str(path), os.path.getmtime(path), dataset_of(model(path)), str(data_root()))
+
+
+def dataset_of(m: aelib.models.Autoencoder) -> str:
+    """The dataset a loaded model was trained on (MNIST for files that do not say)."""
+    return m.metadata.get("dataset", "mnist")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -85,22 +89,22 @@ def usable(where=None) -> dict[str, Path]:
     return {r["name"]: r["path"] for r in catalogue() if r["meta"] and (where is None or where(r["meta"]))}
 
 
-def pick_model(label: str = "Model", where=None, default: str = DEFAULT_MODEL) -> tuple[str, Path]:
+def pick_model() -> tuple[str, Path]:
     """The sidebar's model choice. It carries over between pages (the home page's buttons set it)."""
-    choices = usable(where)
+    choices = usable()
     if not choices:
         st.error("No usable checkpoint found in checkpoints/. Train one on the Train page.")
         st.stop()
     names = list(choices)
     current = st.session_state.get("model")
     if current not in choices:
-        current = default if default in choices else names[0]
+        current = DEFAULT_MODEL if DEFAULT_MODEL in choices else names[0]
     st.session_state["model_picker"] = current
 
     def remember() -> None:
         st.session_state["model"] = st.session_state["model_picker"]
 
-    name = st.sidebar.selectbox(label, names, key="model_picker", on_change=remember,
+    name = st.sidebar.selectbox("Model", names, key="model_picker", on_change=remember,
                                 help="Shipped checkpoints, and under trained/ the ones you saved on the Train page.")
     st.session_state["model"] = name
     return name, choices[name]

@@ -62,7 +62,7 @@ def latent_scatter(
             customdata=idx, hovertemplate=f"{name} · test image #%{{customdata}}<extra></extra>",
         ))
     if overlay is not None:
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(trace(
             x=ov[:, 0], y=ov[:, 1], mode="markers", name=overlay_name,
             marker=dict(size=7, symbol="x", color="black", line=dict(width=1)), hoverinfo="skip",
         ))

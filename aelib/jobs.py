@@ -28,7 +28,6 @@ from aelib.presets import build, get_preset
 from aelib.train import SNAPSHOT_DIGITS, Event, Snapshot, evaluate
 
 RUNNING = ("queued", "loading", "running")
-FINISHED = ("done", "stopped", "diverged", "failed")
 
 
 def default_limit(device: torch.device | str | None = None) -> int:

@@ -12,7 +12,7 @@ MAX_SLIDERS = 32
 
 choice, path = ui.pick_model()
 model = ui.model(path)
-dataset = model.metadata.get("dataset", "mnist")
+dataset = ui.dataset_of(model)
 lmap = ui.latent_map(path)
 dims = model.latent_dim
 # One slider per dimension up to MAX_SLIDERS; longer codes (the conv AEs' feature maps) get two

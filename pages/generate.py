@@ -18,7 +18,6 @@ def variational(meta: dict) -> bool:
 
 choice, path = ui.pick_model()
 model = ui.model(path)
-dataset = model.metadata.get("dataset", "mnist")
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 side = c1.select_slider("Grid", [4, 6, 8, 10, 16], 8, format_func=lambda n: f"{n}x{n}", key="gen:side")
 seed = c2.number_input("Random seed", 0, 2**31 - 1, 0, key="gen:seed",
@@ -61,7 +60,7 @@ for col, path, imgs in [(left, aes[ae_name], decode(ui.model(aes[ae_name]), z)),
         lmap = ui.latent_map(path)
         if lmap is not None and vae.latent_dim == 2:
             st.plotly_chart(figures.latent_scatter(
-                lmap.points, lmap.labels, CLASS_NAMES[ui.model(path).metadata.get("dataset", "mnist")],
+                lmap.points, lmap.labels, CLASS_NAMES[ui.dataset_of(ui.model(path))],
                 lmap.x_range, lmap.y_range, clickable=False,
                 height=330, overlay=z, overlay_name="the 64 random codes", legend=False),
                 key=f"gen:map:{path}", config=ui.STILL)

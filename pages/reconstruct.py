@@ -13,7 +13,7 @@ from aelib.models import add_noise
 st.title("Reconstruct & denoise")
 choice, path = ui.pick_model()
 model = ui.model(path)
-dataset = model.metadata.get("dataset", "mnist")
+dataset = ui.dataset_of(model)
 names = CLASS_NAMES[dataset]
 
 try:
