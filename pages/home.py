@@ -19,10 +19,11 @@ st.caption(f"Running on {describe_device(aelib.pick_device())}.")
 st.subheader("Checkpoints")
 st.caption("Press Explore to open one on the latent explorer. Models you train and save on the Train page "
            "appear here too.")
-widths = [2.2, 1.4, 0.7, 0.6, 1.6, 1.0]
+widths = [2.2, 1.4, 1.0, 0.6, 1.6, 1.0]
 head = st.columns(widths)
 for col, text in zip(head, ["checkpoint", "preset", "seed", "latent", "test figure", ""]):
-    col.markdown(f"**{text}**")
+    if text:  # an empty "****" would draw a horizontal rule
+        col.markdown(f"**{text}**")
 for row in ui.catalogue():
     meta = row["meta"]
     cols = st.columns(widths if meta else [widths[0], sum(widths[1:])], vertical_alignment="center")
