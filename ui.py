@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 import aelib
-from aelib.checkpoint import inspect
+from aelib.checkpoint import adopt, inspect
 from aelib.data import data_root, load_split
 from aelib.jobs import JobQueue, TrainingJob
 from aelib.latent import LatentMap
@@ -25,6 +27,10 @@ def shipped_dir() -> Path:
 def trained_dir() -> Path:
     return shipped_dir() / "trained"
 
+
+# The server decodes small batches for many sessions at once, next to a training process: one
+# thread per op beats torch's pool of spinning threads fighting the others for the same cores.
+torch.set_num_threads(1)
 
 DEFAULT_MODEL = "vae-2d.pt"
 # A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
@@ -122,6 +128,16 @@ def remember_trained(path: Path) -> str:
     st.session_state.setdefault("trained", {})[name] = str(path)
     st.session_state["model"] = name
     return name
+
+
+def add_upload(filename: str, data: bytes) -> str:
+    """Check an uploaded checkpoint and keep it with this session's own ones, under the file's name
+    (made safe, and numbered if taken); the name it is listed under. Raises ValueError with the reason."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(filename).stem).strip("-_")[:44] or "uploaded"
+    for name in [stem] + [f"{stem}-{i}" for i in range(2, 100)]:
+        if not (trained_dir() / f"{name}.pt").exists():
+            return remember_trained(adopt(data, trained_dir(), name))
+    raise ValueError(f"too many checkpoints are called {stem}; rename the file and upload it again.")
 
 
 @st.cache_resource

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import pickle
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 
 import torch
@@ -54,17 +53,26 @@ def save(
         "state_dict": {k: pack(v) for k, v in model.state_dict().items()},
         "tensors": {k: v.detach().cpu() for k, v in (tensors or {}).items()},
     }
+    return _write_atomic(path, lambda f: torch.save(payload, f))
+
+
+def _write_atomic(path: Path, write, replace: bool = True) -> Path:
+    """Call `write(file)` on a temp file beside `path`, then rename it over `path`: a reader (or a
+    crash) sees the old file or the new one, never half of one. With `replace=False` an existing
+    `path` is left alone and FileExistsError raised, even when two writers race for the name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the name is taken, unlike a rename
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -83,19 +91,25 @@ def path_for(folder: str | os.PathLike, name: str) -> Path:
     return Path(folder) / f"{name}.pt"
 
 
-def _read(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; check the path, or train one with "
-                                f"`python -m aelib train --preset NAME --out {path}`.")
+def _read(path: str | os.PathLike | io.BytesIO, label: str | None = None) -> dict:
+    """The checkpoint's payload, from a file or from bytes in memory; `label` names it in messages.
+    Only tensors and plain containers are unpickled (`weights_only`): nothing in the file can run."""
+    source = path if isinstance(path, io.BytesIO) else Path(path)
+    if isinstance(source, Path) and not source.is_file():
+        raise FileNotFoundError(f"no checkpoint at {source}; check the path, or train one with "
+                                f"`python -m aelib train --preset NAME --out {source}`.")
+    path = label or source  # what the messages call it
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise ValueError(
-            f"{path} is not a readable aelib checkpoint: it is truncated, corrupt, or holds "
-            f"something other than plain weights (loading refused: {str(e).splitlines()[0][:200]}). "
-            "Re-download it or train it again."
-        ) from None
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - damaged bytes fail in many ways inside the unpickler
+        if "Weights only load failed" in str(e):
+            # torch's own message goes on to suggest weights_only=False: never for a file like this.
+            reason = ("it holds Python objects besides weights, which could run code when opened, so it "
+                      "was refused unopened")
+        else:
+            reason = f"it is truncated or corrupt ({' '.join(str(e).split())[:120]})"
+        raise ValueError(f"{path} is not a readable aelib checkpoint: {reason}. Use a file written by "
+                         "aelib.save() or by this app, or train it again.") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is a PyTorch file but not an aelib checkpoint (no '{FORMAT}' header); "
                          "save models with aelib.save().")
@@ -131,19 +145,46 @@ def load(path: str | os.PathLike, device: torch.device | str | None = None) -> A
 
     The model gets `.metadata` (a dict) and `.extras` (the extra tensors saved with it).
     """
-    payload = _read(path)
+    return _rebuild(_read(path), path, device)
+
+
+def _rebuild(payload: dict, path, device: torch.device | str | None) -> Autoencoder:
     meta = payload["metadata"]
     try:
         config = ModelConfig.from_dict(meta["config"])
         model = build_model(config)
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path} cannot be rebuilt: {e}") from None
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
     try:
+        state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
         model.load_state_dict(state)
-    except RuntimeError as e:
+    except (KeyError, AttributeError, RuntimeError) as e:
         detail = " ".join(str(e).split())[:300]
         raise ValueError(f"{path} does not match preset {config.preset!r} with this config: {detail}") from None
     model.metadata = meta
     model.extras = payload.get("tensors") or {}
     return model.to(pick_device(device)).eval()
+
+
+MAX_UPLOAD_BYTES = 16 * 2**20  # twice the largest shipped checkpoint
+
+
+def adopt(data: bytes, folder: str | os.PathLike, name: str, max_bytes: int = MAX_UPLOAD_BYTES,
+          replace: bool = False) -> Path:
+    """Check that `data` (an uploaded file) is a checkpoint this aelib can rebuild, then write it to
+    `folder/name.pt` atomically. Raises ValueError with the reason, having written nothing, when it
+    is too big, unreadable, a pickle of anything but weights, or weights for another model."""
+    path = path_for(folder, name)
+    if len(data) > max_bytes:
+        raise ValueError(f"{path.name} is {len(data) / 2**20:.1f} MB; a checkpoint here may be at most "
+                         f"{max_bytes / 2**20:.0f} MB. Save it with half=True, or pick a smaller model.")
+    if not data:
+        raise ValueError(f"{path.name} is empty (0 bytes); upload the .pt file that aelib.save() wrote.")
+    taken = ValueError(f"{path.name} already exists; rename the file and upload it again.")
+    if path.exists() and not replace:
+        raise taken
+    _rebuild(_read(io.BytesIO(data), label=path.name), path.name, "cpu")
+    try:
+        return _write_atomic(path, lambda f: f.write(data), replace=replace)
+    except FileExistsError:
+        raise taken from None

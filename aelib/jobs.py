@@ -82,6 +82,14 @@ def _stop_at_eof(trainer) -> None:
     trainer.stop()
 
 
+def _weights(trainer, outcome: str) -> dict:
+    return {
+        "state_dict": {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()},
+        "metadata": trainer.checkpoint_metadata(outcome),
+        "tensors": trainer.latent_history(),
+    }
+
+
 def _child() -> None:
     """`python -m aelib.jobs`: train as the parent asks, report on stdout, stop when stdin closes."""
     from aelib.train import Trainer
@@ -104,11 +112,10 @@ def _child() -> None:
         for ev in trainer.run():
             _write(out, ("event", ev))
             final = ev
-        _write(out, ("result", {
-            "state_dict": {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()},
-            "metadata": trainer.checkpoint_metadata(final.kind if final else "unknown"),
-            "tensors": trainer.latent_history(),
-        }))
+            if ev.kind == "eval" and ev.step % trainer.steps_per_epoch == 0:
+                # The weights at each completed epoch, so the run can be saved while it goes on.
+                _write(out, ("epoch", _weights(trainer, f"saved during training, after epoch {round(ev.epoch)}")))
+        _write(out, ("result", _weights(trainer, final.kind if final else "unknown")))
     except Exception as err:  # noqa: BLE001 - the parent shows the message; the app must go on
         _write(out, ("failed", f"Training failed: {err}"))
 
@@ -139,7 +146,9 @@ class TrainingJob:
         self._steps: list[dict] = []
         self._evals: list[dict] = []
         self._snapshots: list[Snapshot] = []
-        self._result: dict | None = None
+        self._result: dict | None = None  # the final weights, metadata and extras
+        self._epoch_result: dict | None = None  # the same, as of the last completed epoch
+        self._overrides = model_overrides
         self._final_kind = "done"
         self._queue: JobQueue | None = None
         self.last_seen = time.monotonic()  # when an owner last polled view(); see JobQueue
@@ -220,6 +229,8 @@ class TrainingJob:
                     self._state, self._message = "running", "Training…"
                 elif kind == "event":
                     self._on_event(payload)
+                elif kind == "epoch":
+                    self._epoch_result = payload
                 elif kind == "result":
                     self.model.load_state_dict(payload["state_dict"])
                     self._result = payload
@@ -239,21 +250,38 @@ class TrainingJob:
             self._message = ev.message
 
     @property
+    def saved_epoch(self) -> int | None:
+        """The last completed epoch, whose weights `save()` writes while the run goes on."""
+        r = self._epoch_result
+        return None if r is None else round(r["metadata"]["epochs"])
+
+    @property
     def can_save(self) -> bool:
-        return self._state in ("done", "stopped") and self._result is not None
+        """A finished run (done, stopped, or diverged with its last good weights) can be saved, and a
+        running one once it has completed an epoch."""
+        if self._state in ("done", "stopped", "diverged"):
+            return self._result is not None
+        return self._state == "running" and self._epoch_result is not None
 
     def save(self, path: str | os.PathLike, half: bool = False) -> Path:
-        """Write the trained model as a checkpoint, with test metrics of the weights as saved."""
-        if not self.can_save:
-            raise ValueError(f"only a finished or stopped run can be saved; this one is {self._state}.")
-        meta = dict(self._result["metadata"])
+        """Write the model as a checkpoint, with test metrics of the weights as saved: the final
+        weights of a finished run, or those of the last completed epoch of a running one."""
+        with self._lock:
+            finished = self._state in ("done", "stopped", "diverged")
+            result = self._result if finished else self._epoch_result if self._state == "running" else None
+        if result is None:
+            raise ValueError("nothing to save yet: the run has not completed an epoch." if self._state in RUNNING
+                             else f"nothing to save: the run {self._state}.")
+        model = build(self.preset.name, seed=self.config.seed, **self._overrides)
+        model.load_state_dict(result["state_dict"])
+        meta = dict(result["metadata"])
         images = (self._test_data[0] if self._test_data is not None
                   else load_split(self.config.dataset, "test", root=self.data_root)[0])
         # The run may have stopped between evaluations: measure the weights that are saved.
-        self.model.eval()
-        test = evaluate(self.model, images.to(next(self.model.parameters()).device))
+        model.eval()
+        test = evaluate(model, images)
         meta["test_metrics"] = {k: round(v, 5) for k, v in test.items()}
-        return save(self.model, path, meta, half=half, tensors=self._result["tensors"])
+        return save(model, path, meta, half=half, tensors=result["tensors"])
 
 
 class JobQueue:

@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("AELIB_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -41,15 +42,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server(NamedTuple):
+    url: str
+    startup_s: float  # from launch until the server answered
+    pid: int
+
+
 @contextlib.contextmanager
-def serve(env: dict | None = None, timeout: float = 60):
-    """`streamlit run app.py` on a free localhost port; yields (url, seconds until the server answered)."""
+def serve(env: dict | None = None, timeout: float = 60, args: tuple[str, ...] = ()):
+    """`streamlit run app.py` on a free localhost port, with extra command-line `args`; yields a Server."""
     port = _free_port()
     log = tempfile.TemporaryFile()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args],
         cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -62,7 +69,7 @@ def serve(env: dict | None = None, timeout: float = 60):
                     log.seek(0)
                     raise RuntimeError(f"streamlit did not start:\n{log.read().decode()[-3000:]}") from None
                 time.sleep(0.1)
-        yield url, time.perf_counter() - t0
+        yield Server(url, time.perf_counter() - t0, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -242,7 +249,7 @@ def measure(reps: int, clicks: int, trainings: list[tuple[str, int]]) -> dict:
     with browser() as b:
         for _ in range(reps):
             t0 = time.perf_counter()
-            with serve() as (url, _):
+            with serve() as (url, _, _):
                 page, _ = open_home(b, url)
                 res["cold"].append(time.perf_counter() - t0)
                 t1 = time.perf_counter()
@@ -259,7 +266,7 @@ def measure(reps: int, clicks: int, trainings: list[tuple[str, int]]) -> dict:
                     page.wait_for_timeout(250)
                 page.close()
             for preset, epochs in trainings:  # interleaved: app, CLI, app, CLI...
-                with serve() as (url, _):
+                with serve() as (url, _, _):
                     page, _ = open_home(b, url)
                     goto_page(page, "Train")
                     page.get_by_role("button", name="Start training").wait_for()

@@ -25,62 +25,75 @@ else:
     keys = [f"{choice}:pc1", f"{choice}:pc2"]
     ranges = [list(lmap.x_range), list(lmap.y_range)]
 
-# A click on the map (on a digit or on empty space) moves the sliders to the clicked spot.
-click = figures.clicked_point(st.session_state.get(f"{choice}:map"))
-if click is not None and click != st.session_state.get(f"{choice}:last_click"):
-    st.session_state[f"{choice}:last_click"] = click
-    values = lmap.code_at(*click).tolist() if per_dim else list(click)
-    for key, v, (lo, hi) in zip(keys, values, ranges):
-        st.session_state[key] = min(max(v, lo), hi)
+for key, (lo, hi) in zip(keys, ranges):
+    st.session_state.setdefault(key, min(max(0.0, lo), hi))
+
+
+def current_code() -> list[float]:
+    """The code the sliders point at: one number per dimension, or a spot on the map's plane."""
+    values = [st.session_state[key] for key in keys]
+    return (values + [0.0] * (dims - len(values))) if per_dim else lmap.code_at(*values).tolist()
+
+
+@st.fragment  # a click or a slider reruns this part only, not the grid and the interpolation below
+def decode_view() -> None:
+    # A click on the map (on a digit or on empty space) moves the sliders to the clicked spot.
+    click = figures.clicked_point(st.session_state.get(f"{choice}:map"))
+    if click is not None and click != st.session_state.get(f"{choice}:last_click"):
+        st.session_state[f"{choice}:last_click"] = click
+        values = lmap.code_at(*click).tolist() if per_dim else list(click)
+        for key, v, (lo, hi) in zip(keys, values, ranges):
+            st.session_state[key] = min(max(v, lo), hi)
+
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        slot = st.empty()
+        real_col, caption = st.columns([150, 120], vertical_alignment="center")  # a Plotly figure is 150 px wide at least
+        title = f"Sliders: {dims} latent dimensions" if per_dim else f"Sliders: position on the map ({dims}-number code)"
+        with st.expander(title, expanded=len(keys) <= 4):
+            if not per_dim:
+                st.caption(f"This model's code has {dims} numbers, too many for a slider each: these two move "
+                           "along the map's plane, and every number of the code follows.")
+            elif dims > MAX_SLIDERS:
+                st.caption(f"The first {MAX_SLIDERS} of {dims} numbers; the rest stay at 0.")
+            labels = [f"z{i + 1}" for i in range(len(keys))] if per_dim else ["map x (PC1)", "map y (PC2)"]
+            for label, key, (lo, hi) in zip(labels, keys, ranges):
+                st.slider(label, float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")
+
+    z = current_code()
+    digit = decode(model, z)[0]
+    slot.plotly_chart(figures.image(digit, height=230), width="content", key=f"{choice}:digit", config=ui.STILL)
+    shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
+    spot = lmap.spot_of(z) if lmap else None
+    lines = [f"Above: decoded from the code ({shown})"] + ([f"map position ({spot[0]:.2f}, {spot[1]:.2f})"] if lmap and dims > 2 else [])
+    if lmap is not None:
+        i = lmap.nearest(*spot)
+        real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=150), width="content",
+                              key=f"{choice}:real", config=ui.STILL)
+        lines.append(f"Left: the nearest real digit on the map, test image #{i}, "
+                     f"a {CLASS_NAMES[dataset][int(lmap.labels[i])]}.")
+    caption.caption("  \n".join(lines))
+
+    with left:
+        if lmap is None:
+            st.info(f"The map needs the {dataset} test set, which is not on this machine and could not be "
+                    "downloaded. Decoding still works: move the sliders. To draw the map, connect to the "
+                    "internet once, or set AELIB_DATA to a folder holding the dataset.")
+        else:
+            if dims > 2:
+                st.caption(f"A {dims}-D model: the map shows the 2-D plane of largest spread (PCA) through the "
+                           "codes. A click decodes that spot of the plane"
+                           + ("; the sliders move every dimension." if per_dim else "."))
+            fig = figures.latent_scatter(
+                lmap.points, lmap.labels, CLASS_NAMES[dataset], lmap.x_range, lmap.y_range,
+                marked=spot, axis_titles=("z1", "z2") if dims == 2 else ("PC1", "PC2"))
+            st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points",
+                            config=ui.STILL)
+            st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
+
 
 st.title("Latent explorer")
-left, right = st.columns([3, 2], gap="large")
-with right:
-    slot = st.empty()
-    real_col, caption = st.columns([150, 120], vertical_alignment="center")  # a Plotly figure is 150 px wide at least
-    title = f"Sliders: {dims} latent dimensions" if per_dim else f"Sliders: position on the map ({dims}-number code)"
-    with st.expander(title, expanded=len(keys) <= 4):
-        if not per_dim:
-            st.caption(f"This model's code has {dims} numbers, too many for a slider each: these two move "
-                       "along the map's plane, and every number of the code follows.")
-        elif dims > MAX_SLIDERS:
-            st.caption(f"The first {MAX_SLIDERS} of {dims} numbers; the rest stay at 0.")
-        for key, (lo, hi) in zip(keys, ranges):
-            st.session_state.setdefault(key, min(max(0.0, lo), hi))
-        labels = [f"z{i + 1}" for i in range(len(keys))] if per_dim else ["map x (PC1)", "map y (PC2)"]
-        values = [st.slider(label, float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")
-                  for label, key, (lo, hi) in zip(labels, keys, ranges)]
-
-z = (values + [0.0] * (dims - len(values))) if per_dim else lmap.code_at(*values).tolist()
-digit = decode(model, z)[0]
-slot.plotly_chart(figures.image(digit, height=230), width="content", key=f"{choice}:digit", config=ui.STILL)
-shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
-spot = lmap.spot_of(z) if lmap else None
-lines = [f"Above: decoded from the code ({shown})"] + ([f"map position ({spot[0]:.2f}, {spot[1]:.2f})"] if lmap and dims > 2 else [])
-if lmap is not None:
-    i = lmap.nearest(*spot)
-    real_col.plotly_chart(figures.image(lmap.images[i, 0] / 255, height=150), width="content", key=f"{choice}:real",
-                          config=ui.STILL)
-    lines.append(f"Left: the nearest real digit on the map, test image #{i}, "
-                 f"a {CLASS_NAMES[dataset][int(lmap.labels[i])]}.")
-caption.caption("  \n".join(lines))
-
-with left:
-    if lmap is None:
-        st.info(f"The map needs the {dataset} test set, which is not on this machine and could not be "
-                "downloaded. Decoding still works: move the sliders. To draw the map, connect to the "
-                "internet once, or set AELIB_DATA to a folder holding the dataset.")
-    else:
-        if dims > 2:
-            st.caption(f"A {dims}-D model: the map shows the 2-D plane of largest spread (PCA) through the "
-                       "codes. A click decodes that spot of the plane"
-                       + ("; the sliders move every dimension." if per_dim else "."))
-        fig = figures.latent_scatter(
-            lmap.points, lmap.labels, CLASS_NAMES[dataset], lmap.x_range, lmap.y_range,
-            marked=lmap.spot_of(z), axis_titles=("z1", "z2") if dims == 2 else ("PC1", "PC2"))
-        st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points",
-                        config=ui.STILL)
-        st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
+decode_view()
 
 grid_tab, morph_tab = st.tabs(["The manifold: a grid of decoded digits", "Interpolation: morph one digit into another"])
 with grid_tab:
@@ -108,9 +121,9 @@ with morph_tab:
         ka, kb = f"{choice}:morph_a", f"{choice}:morph_b"
         c1, c2 = st.columns(2)
         if c1.button("Start here (the current spot)", key="morph:set_a"):
-            st.session_state[ka] = list(z)
+            st.session_state[ka] = current_code()
         if c2.button("End here (the current spot)", key="morph:set_b"):
-            st.session_state[kb] = list(z)
+            st.session_state[kb] = current_code()
         za = torch.tensor(st.session_state.get(ka, [-1.5] * dims))
         zb = torch.tensor(st.session_state.get(kb, [1.5] * dims))
         st.caption("Click the map or move the sliders, then press a button to set each end.")

@@ -41,3 +41,20 @@ for row in ui.catalogue():
     if cols[5].button("Explore →", key=f"explore:{row['name']}"):
         st.session_state["model"] = row["name"]
         st.switch_page("pages/explorer.py")
+
+note = st.session_state.get("home:upload_note")
+with st.expander("Add a checkpoint file", icon=":material/upload_file:", expanded=note is not None):
+    upload = st.file_uploader("A `.pt` file saved by this app or by `python -m aelib train`", type=["pt", "pth"],
+                              key="home:upload")
+    # The uploader keeps its file across reruns: take each file in once.
+    if upload is not None and st.session_state.get("home:upload_id") != upload.file_id:
+        st.session_state["home:upload_id"] = upload.file_id
+        try:
+            name = ui.add_upload(upload.name, upload.getvalue())
+            st.session_state["home:upload_note"] = ("success", f"Added {name}: it is listed above, and is now "
+                                                               "the model on every page.")
+        except ValueError as err:
+            st.session_state["home:upload_note"] = ("error", f"Not added: {err}")
+        st.rerun()  # so the table above lists it
+    if note:
+        getattr(st, note[0])(note[1])

@@ -122,11 +122,42 @@ def show(job: TrainingJob) -> None:
         st.plotly_chart(recon, key="train:recon", config=ui.STILL)
 
 
+def save_form(job: TrainingJob, running: bool) -> None:
+    """Name and save the model: the finished run, or the last completed epoch of a running one."""
+    epochs = job.saved_epoch if running else job.config.epochs
+    with st.form("save_now" if running else "save"):
+        name = st.text_input("Checkpoint name", f"{job.preset.name}-{job.config.dataset}-{job.model.latent_dim}d-"
+                                                f"{epochs}ep", key="train:name_now" if running else "train:name",
+                             help="Letters, digits, '-' and '_'.")
+        label = f"Save as of epoch {epochs}" if running else "Save checkpoint"
+        submitted = st.form_submit_button(label, type="primary", key="train:save_now" if running else "train:save")
+    if submitted:
+        try:
+            path = path_for(ui.trained_dir(), name)
+            if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
+                raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
+            with st.spinner("Measuring on the test set and saving…"):
+                job.save(path)
+            # Kept in the session: the live view redraws every 2 s and would wipe a one-off message.
+            st.session_state["train:saved"] = (id(job), f"Saved as {ui.remember_trained(path)}. It is now the "
+                                               "model on every page" + ("; training goes on." if running else "."))
+        except (ValueError, OSError) as err:
+            st.error(str(err))
+    saved = st.session_state.get("train:saved")
+    if saved and saved[0] == id(job):
+        st.success(saved[1])
+        st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
+
+
 @st.fragment(run_every=POLL_S)
 def live(job: TrainingJob) -> None:
     show(job)
-    if not job.view().running:
+    v = job.view()
+    if not v.running:
         st.rerun()  # the whole page, which now shows the finished run and the save form
+    if job.can_save:
+        with st.expander("Keep the model as it is now, while it trains on"):
+            save_form(job, running=True)
 
 
 if job is not None:
@@ -143,20 +174,5 @@ if job is not None:
                 torch.stack([s.codes for s in v.snapshots]), [s.epoch for s in v.snapshots], job.snapshot_labels,
                 CLASS_NAMES[job.config.dataset]), key="train:animation")
         if job.can_save:
-            st.subheader("Keep this model")
-            with st.form("save"):
-                name = st.text_input("Checkpoint name", f"{job.preset.name}-{job.config.dataset}-"
-                                                        f"{job.model.latent_dim}d-{job.config.epochs}ep",
-                                     key="train:name", help="Letters, digits, '-' and '_'.")
-                submitted = st.form_submit_button("Save checkpoint", type="primary", key="train:save")
-            if submitted:
-                try:
-                    path = path_for(ui.trained_dir(), name)
-                    if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
-                        raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
-                    with st.spinner("Measuring on the test set and saving…"):
-                        job.save(path)
-                    st.success(f"Saved as {ui.remember_trained(path)}. It is now the model on every page.")
-                    st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
-                except (ValueError, OSError) as err:
-                    st.error(str(err))
+            st.subheader("Keep this model" if v.state != "diverged" else "Keep the last good weights")
+            save_form(job, running=False)

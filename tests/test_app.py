@@ -217,6 +217,53 @@ def test_train_stop_ends_the_run(with_data, own_checkpoints):
     assert at.button(key="train:start").disabled is False
 
 
+@pytest.mark.parametrize("field", ["epochs", "seed", "latent"])
+def test_train_zero_or_negative_settings_are_refused(field, with_data):
+    at = _train_page("vae-2d", epochs=3)
+    low = at.number_input(key=f"train:vae-2d:{field}").min
+    for bad in (0, -3) if field != "seed" else (-1,):
+        at.number_input(key=f"train:vae-2d:{field}").set_value(bad).run()
+        assert not at.exception
+        assert at.number_input(key=f"train:vae-2d:{field}").value >= low >= 0  # not taken: back to a valid value
+    assert "job" not in at.session_state
+
+
+def test_train_save_while_it_trains_on(with_data, own_checkpoints):
+    at = _train_page("vae-2d", epochs=200)
+    at.button(key="train:start").click().run()
+    job = at.session_state["job"]
+    t0 = time.time()
+    while job.saved_epoch is None:
+        assert time.time() - t0 < 60
+        time.sleep(0.1)
+    at.run()
+    at.text_input(key="train:name_now").set_value("mid-run")
+    at.button(key="train:save_now").click().run()
+    assert not at.exception
+    assert job.view().running  # saving did not stop it
+    assert any("training goes on" in m.value for m in at.success)
+    meta = aelib.read_metadata(own_checkpoints / "trained" / "mid-run.pt")
+    assert meta["epochs"] >= 1 and "during training" in meta["outcome"]
+    assert at.session_state["model"] == "trained/mid-run.pt"
+    job.stop()
+    _until_finished(at)
+
+
+def test_train_learning_rate_10_diverges_with_a_message_and_keeps_good_weights(with_data, own_checkpoints):
+    at = _train_page("vae-2d", epochs=2)
+    at.select_slider(key="train:vae-2d:lr").set_value(10.0).run()
+    at.button(key="train:start").click().run()
+    _until_finished(at)
+    assert not at.exception
+    assert at.session_state["job"].state == "diverged"
+    assert any("diverged" in e.value and "10x smaller" in e.value for e in at.error)
+    assert any(h.value == "Keep the last good weights" for h in at.subheader)
+    at.text_input(key="train:name").set_value("last-good")
+    at.button(key="train:save").click().run()
+    model = aelib.load(own_checkpoints / "trained" / "last-good.pt", device="cpu")
+    assert all(torch.isfinite(t).all() for t in model.state_dict().values())
+
+
 # --- Generate, reconstruct ---------------------------------------------------------------------------
 
 def test_generate_draws_prior_samples_and_compares_ae_with_vae(with_data):

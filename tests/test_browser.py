@@ -3,6 +3,8 @@ a slider drags, and a training run starts, moves and stops. Screenshots go to be
 (or $AELIB_SCREENSHOTS); look at them."""
 
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,12 +20,22 @@ SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshot
 
 
 @pytest.fixture(scope="module")
-def session(data_root):
+def checkpoints(tmp_path_factory):
+    """A copy of the shipped checkpoints, so that uploads and saves land in a scratch folder."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    for path in (ROOT / "checkpoints").glob("*.pt"):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def session(data_root, checkpoints):
     if not B.chromium_available():
         need(f"Chromium or Playwright missing (looked for {B.CHROMIUM}); on Debian: apt-get install chromium, "
              "pip install playwright")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with B.serve({"AELIB_DATA": str(data_root)}) as (url, _), B.browser() as b:
+    env = {"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}
+    with B.serve(env) as (url, _, _), B.browser() as b:
         page, _ = B.open_home(b, url)
         yield page
 
@@ -102,6 +114,37 @@ def test_uploading_a_digit_and_a_bad_file(session, tmp_path):
     page.get_by_text("not a picture this app can read").wait_for(timeout=30_000)
     no_exception(page)
     page.screenshot(path=SHOTS / "upload-bad.png")
+
+
+class _Evil:
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))  # would create the file if ever unpickled
+
+
+def test_uploading_checkpoints_a_trap_and_a_good_one(session, checkpoints, tmp_path):
+    page = session
+    B.goto_page(page, "Home")
+    page.get_by_text("Add a checkpoint file").click()
+    uploader = page.locator("[data-testid=stFileUploader] input[type=file]")
+    sentinel = tmp_path / "pwned"
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Evil(str(sentinel))))
+    uploader.set_input_files(str(tmp_path / "evil.pt"))
+    page.get_by_text("could run code when opened").wait_for(timeout=30_000)
+    assert not sentinel.exists()  # refused without running its code
+    assert not (checkpoints / "trained").exists() or not any((checkpoints / "trained").iterdir())
+    no_exception(page)
+    page.get_by_text("could run code when opened").scroll_into_view_if_needed()
+    page.screenshot(path=SHOTS / "upload-checkpoint-refused.png")
+    shutil.copy(checkpoints / "deep-ae-2d.pt", tmp_path / "my model.pt")
+    uploader.set_input_files(str(tmp_path / "my model.pt"))
+    page.get_by_text("Added trained/my-model.pt").wait_for(timeout=30_000)
+    assert (checkpoints / "trained" / "my-model.pt").read_bytes() == (checkpoints / "deep-ae-2d.pt").read_bytes()
+    assert page.get_by_role("button", name="Explore →").count() == len(list(checkpoints.glob("*.pt"))) + 1
+    no_exception(page)
+    page.screenshot(path=SHOTS / "upload-checkpoint.png")
 
 
 @pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Presets"])

@@ -9,6 +9,7 @@ import torch
 
 import aelib
 from aelib import build, load, read_metadata, save
+from aelib.checkpoint import adopt
 from aelib.presets import PRESETS
 
 
@@ -70,7 +71,7 @@ def test_truncated_file(tmp_path):
     path = save(build("mlp-vae"), tmp_path / "m.pt")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="truncated, corrupt"):
+    with pytest.raises(ValueError, match="truncated or corrupt"):
         load(path)
 
 
@@ -192,3 +193,67 @@ def test_a_process_killed_while_saving_leaves_the_previous_file_intact(tmp_path,
         assert path.read_bytes() == before
     assert load(path, device="cpu").config.preset in ("deep-ae-2d", "vae")
     assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["model.pt"]  # no half-written .pt beside it
+
+
+# --- Uploaded checkpoints ------------------------------------------------------------------------
+
+def _upload_refused(data: bytes, folder, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        adopt(data, folder, "upload")
+    assert not any(folder.iterdir()), "a refused upload must leave nothing behind"
+
+
+def test_uploaded_checkpoint_is_checked_then_written(tmp_path):
+    src = save(build("vae-2d", seed=3), tmp_path / "src.pt")
+    folder = tmp_path / "trained"
+    path = adopt(src.read_bytes(), folder, "mine")
+    assert path == folder / "mine.pt" and path.read_bytes() == src.read_bytes()
+    assert all(torch.equal(a, b) for a, b in zip(load(path, device="cpu").state_dict().values(),
+                                                 build("vae-2d", seed=3).state_dict().values(), strict=True))
+    with pytest.raises(ValueError, match="already exists"):
+        adopt(save(build("vae-2d", seed=4), tmp_path / "other.pt").read_bytes(), folder, "mine")
+    assert path.read_bytes() == src.read_bytes()  # the file already there is untouched
+
+
+def test_uploaded_pickle_that_would_run_code_is_refused_and_runs_nothing(tmp_path):
+    sentinel = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "aelib.checkpoint", "payload": _Evil(str(sentinel))}, evil)
+    folder = tmp_path / "trained"
+    folder.mkdir()
+    for data in (evil.read_bytes(), pickle.dumps(_Evil(str(sentinel)))):
+        _upload_refused(data, folder, "could run code when opened, so it was refused unopened")
+        assert not sentinel.exists()  # the payload's open() never ran
+    pickle.loads(pickle.dumps(_Evil(str(sentinel))))  # ...though it would have, if unpickled
+    assert sentinel.exists()
+
+
+def test_uploaded_truncated_random_empty_and_oversized_files_are_refused(tmp_path):
+    good = save(build("mlp-vae"), tmp_path / "m.pt").read_bytes()
+    folder = tmp_path / "trained"
+    folder.mkdir()
+    _upload_refused(good[: len(good) // 2], folder, "truncated or corrupt")
+    _upload_refused(os.urandom(4096), folder, "not a readable aelib checkpoint")
+    _upload_refused(b"", folder, "empty")
+    with pytest.raises(ValueError, match="at most 1 MB"):
+        adopt(good, folder, "big", max_bytes=2**20)
+    assert not any(folder.iterdir())
+
+
+def test_uploaded_weights_of_another_model_are_refused(tmp_path):
+    folder = tmp_path / "trained"
+    folder.mkdir()
+    other_shapes = save(build("mlp-vae"), tmp_path / "a.pt")
+    _rewrite_metadata(other_shapes, latent_dim=7)
+    _upload_refused(other_shapes.read_bytes(), folder, "does not match preset 'mlp-vae'")
+    other_preset = save(build("mlp-vae"), tmp_path / "b.pt")  # says mlp-vae, holds conv-vae weights
+    payload = torch.load(other_preset, weights_only=True)
+    payload["state_dict"] = build("conv-vae").state_dict()
+    torch.save(payload, other_preset)
+    _upload_refused(other_preset.read_bytes(), folder, "does not match preset 'mlp-vae'")
+    unknown = save(build("mlp-vae"), tmp_path / "c.pt")
+    _rewrite_metadata(unknown, preset="hyper-vae")
+    _upload_refused(unknown.read_bytes(), folder, "unknown preset 'hyper-vae'")
+    plain = tmp_path / "sd.pt"
+    torch.save(build("mlp-vae").state_dict(), plain)
+    _upload_refused(plain.read_bytes(), folder, "not an aelib checkpoint")

@@ -54,13 +54,38 @@ def test_stop_ends_the_run_and_the_model_can_be_saved(tmp_path):
     assert model.extras["latent_history"].shape[1:] == (64, 2)
 
 
-def test_a_running_job_cannot_be_saved(tmp_path):
-    job = _job(epochs=500).start()
-    with pytest.raises(ValueError, match="finished or stopped"):
-        job.save(tmp_path / "x.pt")
+def test_a_running_job_saves_its_last_completed_epoch(tmp_path):
+    job = _job(epochs=500, evals_per_epoch=3).start()
+    with pytest.raises(ValueError, match="not completed an epoch"):
+        job.save(tmp_path / "early.pt")  # before the first epoch ends there is nothing to save
+    assert not (tmp_path / "early.pt").exists()
+    while job.saved_epoch is None or job.saved_epoch < 2:
+        time.sleep(0.01)
+    assert job.can_save and job.view().running
+    epoch = job.saved_epoch
+    path = job.save(tmp_path / "mid.pt")
+    assert job.view().running  # saving did not disturb the run
     job.stop()
     _wait(job)
-    assert not (tmp_path / "x.pt").exists()
+    model = aelib.load(path, device="cpu")
+    assert model.metadata["epochs"] >= epoch and model.metadata["epochs"] == round(model.metadata["epochs"])
+    assert "during training" in model.metadata["outcome"]
+    assert model.metadata["test_metrics"]["bce_per_pixel"] > 0
+    assert model.metadata["history"][-1]["epoch"] == model.metadata["epochs"]  # evaluations up to that epoch
+    final = aelib.load(job.save(tmp_path / "final.pt"), device="cpu")
+    assert final.metadata["outcome"] == "stopped" and final.metadata["epochs"] > model.metadata["epochs"]
+    assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), final.state_dict().values()))
+
+
+def test_a_diverged_run_stops_with_a_message_and_keeps_its_last_good_weights(tmp_path):
+    job = _job("vae-2d", epochs=20, lr=1e4).start()
+    _wait(job)
+    v = job.view()
+    assert v.state == "diverged" and "learning rate" in v.message and "last good" in v.message
+    assert job.can_save
+    model = aelib.load(job.save(tmp_path / "good.pt"), device="cpu")
+    assert all(torch.isfinite(t).all() for t in model.state_dict().values())
+    assert model.metadata["outcome"] == "diverged"
 
 
 def test_missing_data_fails_with_the_loader_message(tmp_path):

@@ -1,0 +1,401 @@
+"""Load test: a class of students on one server, each a real session speaking the browser's protocol.
+
+`python bench/load.py --sessions 30 --seconds 60 [--train] [--write]` starts `streamlit run app.py`
+on localhost and opens N sessions over the websocket Streamlit's own front end uses
+(`/_stcore/stream`, protobuf `BackMsg` up, `ForwardMsg` down). Each opens the latent explorer, then
+until the time is up clicks a random spot of the plane or drags a slider, pausing like a person
+between actions. Every answer is checked: the caption must show the code of the spot clicked or
+the value dragged to, and no exception may come back. `--train` also starts a training run from
+the Train page in one more session, to measure decoding while a job trains.
+
+The latency of an action is from sending it to the arrival of the caption that names the new
+code, which comes right after the decoded digit. A browser would also draw it (about 20 ms);
+bench/browser.py measures that end to end with Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from aelib.figures import CLICK_GRID  # noqa: E402
+from bench.browser import ROOT, serve  # noqa: E402
+
+CODE_RE = re.compile(r"decoded from the code \(([^)]*)\)")
+TIMEOUT_S = 30.0  # an answer later than this counts as an error
+
+
+class LoadError(Exception):
+    """Something a student would have seen as broken: an exception, a wrong digit, no answer."""
+
+
+@dataclass
+class Run:
+    """What the server sent for one script run."""
+
+    sent: float
+    elements: list[tuple[float, object]] = field(default_factory=list)  # (arrival, Element)
+    status: str = ""
+
+    def exceptions(self) -> list[str]:
+        return [e.exception.message for _, e in self.elements if e.WhichOneof("type") == "exception"]
+
+
+def _array(value) -> np.ndarray:
+    """A Plotly JSON array: a list, or a typed array {"dtype", "bdata"} (Plotly 6)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value, dtype=float)
+
+
+class Session:
+    """One browser tab's worth of conversation with the server."""
+
+    def __init__(self, url: str):
+        self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.states: dict[str, WidgetState] = {}  # the widget values the tab would send back
+        self.widgets: dict[str, object] = {}  # user key -> the latest element of that widget
+        self.ids: dict[str, str] = {}  # user key -> widget id
+        self.fragment_of: dict[str, str] = {}  # user key -> the fragment that drew it ("" for none)
+        self.page = ""
+        self.timer: tuple[float, str] | None = None  # (interval, fragment id) of a fragment's run_every
+
+    async def open(self, page_name: str) -> Run:
+        self.ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None)  # deflate, as browsers ask
+        self._reader = asyncio.create_task(self._read())
+        self.page = page_name
+        return await self.rerun()
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                msg = ForwardMsg()
+                msg.ParseFromString(raw)
+                self.inbox.put_nowait((time.perf_counter(), msg))
+        finally:
+            self.inbox.put_nowait((time.perf_counter(), None))
+
+    async def rerun(self, fragment_id: str = "", auto: bool = False) -> Run:
+        """Send the widget states and take in the run's messages: the whole page, or one fragment
+        (what the browser does when a widget inside a fragment changes, or a fragment's timer fires)."""
+        back = BackMsg()
+        state = back.rerun_script
+        state.page_name = self.page
+        state.widget_states.widgets.extend(self.states.values())
+        if fragment_id:
+            state.fragment_id = fragment_id
+            state.is_auto_rerun = auto
+        run = Run(sent=time.perf_counter())
+        await self.ws.send(back.SerializeToString())
+        deadline = run.sent + TIMEOUT_S
+        while True:
+            try:
+                t, msg = await asyncio.wait_for(self.inbox.get(), max(0.01, deadline - time.perf_counter()))
+            except TimeoutError:
+                raise LoadError(f"no answer within {TIMEOUT_S:.0f} s") from None
+            if msg is None:
+                raise LoadError("the server closed the connection")
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                self._absorb(msg.delta.new_element, msg.delta.fragment_id)
+                run.elements.append((t, msg.delta.new_element))
+            elif kind == "auto_rerun":
+                self.timer = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id)
+            elif kind == "stop_auto_rerun":
+                self.timer = None
+            elif kind == "page_not_found":
+                raise LoadError(f"page not found: {self.page}")
+            elif kind == "script_finished":
+                run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+                if run.status in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
+                    break
+                if run.status == "FINISHED_WITH_COMPILE_ERROR":
+                    raise LoadError("the page failed to compile")
+        if run.exceptions():
+            raise LoadError("exception on the page: " + run.exceptions()[0])
+        # Trigger values (buttons) last one run, as in the browser.
+        for wid in [w for w, s in self.states.items() if s.WhichOneof("value") == "trigger_value"]:
+            del self.states[wid]
+        return run
+
+    def _absorb(self, element, fragment_id: str) -> None:
+        """Keep what the browser keeps: each widget's id and value, as the server set it."""
+        kind = element.WhichOneof("type")
+        proto = getattr(element, kind)
+        wid = getattr(proto, "id", "")
+        if not wid.startswith("$$ID"):
+            return
+        key = wid.split("-", 2)[-1]
+        self.ids[key], self.widgets[key], self.fragment_of[key] = wid, proto, fragment_id
+        if kind == "slider" and proto.type == proto.SLIDER and (proto.set_value or wid not in self.states):
+            self.states[wid] = WidgetState(id=wid, double_array_value={"data": list(proto.value or proto.default)})
+
+    def click(self, key: str, k: int, x: float, y: float) -> None:
+        """A click that selected point k, at (x, y), of a chart's first trace."""
+        point = {"curve_number": 0, "point_number": k, "point_index": k, "x": x, "y": y}
+        value = {"selection": {"points": [point], "point_indices": [k], "box": [], "lasso": []}}
+        # The front end sends the chart's selection as JSON text, and the widget state as JSON of that.
+        self.states[self.ids[key]] = WidgetState(id=self.ids[key], json_value=json.dumps(json.dumps(value)))
+
+    def set_slider(self, key: str, value: float) -> None:
+        self.states[self.ids[key]] = WidgetState(id=self.ids[key], double_array_value={"data": [value]})
+
+    def set_value(self, key: str, **value) -> None:
+        self.states[self.ids[key]] = WidgetState(id=self.ids[key], **value)
+
+    def press(self, key: str) -> None:
+        self.states[self.ids[key]] = WidgetState(id=self.ids[key], trigger_value=True)
+
+
+def code_of(run: Run) -> tuple[list[float], float]:
+    """The code the explorer's caption names, and when that caption arrived."""
+    for t, e in run.elements:
+        if e.WhichOneof("type") == "markdown" and (m := CODE_RE.search(e.markdown.body)):
+            return [float(v) for v in m.group(1).split(", ") if v != "…"], t
+    raise LoadError("the run showed no decoded code")
+
+
+@dataclass
+class Student:
+    """One session on the explorer: clicks and drags until `deadline`, timing every answer."""
+
+    url: str
+    model: str
+    think: tuple[float, float]
+    rng: random.Random
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"click": [], "slider": []})
+    errors: list[str] = field(default_factory=list)
+    open_s: float = float("nan")
+
+    async def attend(self, deadline: float) -> None:
+        s = Session(self.url)
+        try:
+            t0 = time.perf_counter()
+            run = await s.open("explorer")
+            code, t = code_of(run)
+            self.open_s = t - t0
+            grid = self._grid(s)
+            sliders = sorted(k for k in s.ids if k.startswith(f"{self.model}:z"))
+            history: list[tuple[str, list[float]]] = []
+            while time.perf_counter() < deadline:
+                await asyncio.sleep(self.rng.uniform(*self.think))
+                if self.rng.random() < 0.7:
+                    k = self.rng.randrange(len(grid[0]))
+                    x, y = float(grid[0][k]), float(grid[1][k])
+                    key = f"{self.model}:map"
+                    s.click(key, k, x, y)
+                    want, kind = [self._clamp(s, z, v) for z, v in zip(sliders, (x, y))], "click"
+                else:
+                    i = self.rng.randrange(len(sliders))
+                    sl = s.widgets[sliders[i]]
+                    v = sl.min + sl.step * self.rng.randrange(int(round((sl.max - sl.min) / sl.step)) + 1)
+                    key = sliders[i]
+                    s.set_slider(key, v)
+                    want, kind = list(code), "slider"
+                    want[i] = v
+                run = await s.rerun(fragment_id=s.fragment_of[key])
+                code, t = code_of(run)
+                if any(abs(a - b) > 0.0051 for a, b in zip(code, want)):
+                    raise LoadError(f"{kind} asked for {want}, the page decoded {code} "
+                                    f"(the actions before: {history[-3:]})")
+                history.append((kind, [round(w, 3) for w in want]))
+                self.latencies[kind].append(t - run.sent)
+        except LoadError as err:
+            self.errors.append(str(err))
+        except Exception as err:  # noqa: BLE001 - a dropped connection is an error to report, not a crash
+            self.errors.append(f"{type(err).__name__}: {err}")
+        finally:
+            if hasattr(s, "ws"):
+                await s.close()
+
+    def _grid(self, s: Session) -> tuple[np.ndarray, np.ndarray]:
+        spec = json.loads(s.widgets[f"{self.model}:map"].spec)
+        trace = next(t for t in spec["data"] if t.get("name") == CLICK_GRID)
+        return _array(trace["x"]), _array(trace["y"])
+
+    @staticmethod
+    def _clamp(s: Session, key: str, v: float) -> float:
+        sl = s.widgets[key]
+        return min(max(v, sl.min), sl.max)
+
+
+async def keep_training(url: str, deadline: float, preset: str, epochs: int, notes: dict) -> None:
+    """One more session: start a run on the Train page and watch it, as its owner would. Notes
+    whether it started and its training steps per second."""
+    s = Session(url)
+    try:
+        await s.open("train")
+        label = next(o for o in s.widgets["train:preset"].options if o.split()[0] == preset)
+        s.set_value("train:preset", string_value=label)
+        await s.rerun()
+        s.set_value(f"train:{preset}:epochs", int_value=epochs)
+        s.press("train:start")
+        await s.rerun()
+        notes["started"] = s.timer is not None
+        pattern, seen = re.compile(r"step ([\d,]+) of"), []
+        while time.perf_counter() < deadline and s.timer:
+            await asyncio.sleep(s.timer[0])  # the live view's timer, as the browser keeps it
+            run = await s.rerun(fragment_id=s.timer[1], auto=True)
+            for t, e in run.elements:
+                if e.WhichOneof("type") == "progress" and (m := pattern.search(e.progress.text)):
+                    seen.append((t, int(m.group(1).replace(",", ""))))
+        if len(seen) > 1:
+            notes["steps_per_s"] = (seen[-1][1] - seen[0][1]) / (seen[-1][0] - seen[0][0])
+    except Exception as err:  # noqa: BLE001
+        notes["error"] = f"{type(err).__name__}: {err}"
+    finally:
+        if hasattr(s, "ws"):
+            await s.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process itself (not its children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine."""
+    vals = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = vals[3] + vals[4]
+    return sum(vals) - idle, sum(vals)
+
+
+async def _class(url: str, n: int, seconds: float, think: tuple[float, float], model: str, seed: int,
+                 train: str | None) -> tuple[list[Student], dict]:
+    rng = random.Random(seed)
+    students = [Student(url, model, think, random.Random(rng.random())) for _ in range(n)]
+    deadline = time.perf_counter() + seconds
+    notes: dict = {}
+    jobs = [st.attend(deadline) for st in students]
+    if train:
+        jobs.append(keep_training(url, deadline, train, 50, notes))
+    await asyncio.gather(*jobs)
+    return students, notes
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def run_load(n: int, seconds: float, think: tuple[float, float] = (1.0, 3.0), model: str = "vae-2d.pt",
+             seed: int = 0, train: str | None = None, env: dict | None = None) -> dict:
+    """Serve the app, send a class of `n` at it for `seconds` (and a training run with `train`);
+    the latencies, every error, and the CPU used."""
+    with serve(env or {}) as server:
+        b0, tot0 = _machine_busy()
+        c0, t0 = _cpu_seconds(server.pid), time.perf_counter()
+        students, notes = asyncio.run(_class(server.url, n, seconds, think, model, seed, train))
+        wall = time.perf_counter() - t0
+        cpu = _cpu_seconds(server.pid) - c0
+        b1, tot1 = _machine_busy()
+    lat = {k: [v for s in students for v in s.latencies[k]] for k in ("click", "slider")}
+    both = lat["click"] + lat["slider"]
+    errors = [e for s in students for e in s.errors]
+    if train and not notes.get("started"):
+        errors.append("the training run did not start: " + notes.get("error", "no live view"))
+    elif "error" in notes:
+        errors.append("training session: " + notes["error"])
+    opened = [s.open_s for s in students]
+    return {
+        "sessions": n, "think_s": list(think), "seconds": round(wall, 1), "actions": len(both), "errors": errors,
+        "open_s": {"p50": percentile(opened, 50), "max": max(opened, default=float("nan"))},
+        **{k: {"n": len(v), "p50": percentile(v, 50), "p95": percentile(v, 95), "max": max(v, default=float("nan"))}
+           for k, v in [("all", both), *lat.items()]},
+        "server_cores": cpu / wall,  # the Streamlit process alone; a training run is a child process
+        "machine_busy": (b1 - b0) / max(1, tot1 - tot0),  # share of both cores, the load script included
+        "train_steps_per_s": notes.get("steps_per_s", float("nan")),
+    }
+
+
+def _row(r: dict) -> str:
+    def num(v: float, fmt: str) -> str:
+        return "-" if v != v else format(v, fmt)
+
+    a, o = r["all"], r["open_s"]
+    cells = [r["sessions"], f"{r['think_s'][0]:g}-{r['think_s'][1]:g}", r["label"], r["actions"], len(r["errors"]),
+             num(1000 * a["p50"], ".0f"), num(1000 * a["p95"], ".0f"), num(1000 * a["max"], ".0f"),
+             f"{num(o['p50'], '.1f')} / {num(o['max'], '.1f')}", f"{r['server_cores']:.2f}",
+             f"{100 * r['machine_busy']:.0f}%", num(r["train_steps_per_s"], ".0f")]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def write_results(rows: list[str], command: str) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    block = "\n".join([
+        "<!-- load:start -->",
+        "## A class at once: `bench/load.py`",
+        "",
+        f"`{command}` on this 2-core machine, server and clients on the same cores. Each session speaks",
+        "Streamlit's websocket protocol, opens the explorer on `vae-2d.pt`, then clicks a random spot of the",
+        "plane (70%) or moves a slider (30%), pausing between actions for the time shown. Every answer is",
+        "checked (the code decoded is the one asked for; no exception). Latency: action sent → caption with",
+        "the new code received (the digit arrives just before it). Open: connect → explorer drawn, the whole",
+        "class arriving at once. Server cores: CPU seconds of the Streamlit process per second (of 2).",
+        "Training: a `vae-2d` run started from the Train page by one more session, in training steps per s.",
+        "",
+        "| sessions | pause s | also | actions | errors | p50 ms | p95 ms | max ms | open s p50 / max | server cores | machine busy | training steps/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "<!-- load:end -->",
+    ])
+    if "<!-- load:start -->" in text:
+        text = re.sub(r"<!-- load:start -->.*<!-- load:end -->", lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[30])
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), help="pause between actions, s")
+    ap.add_argument("--train", action="store_true",
+                    help="also run each class with a vae-2d job training, and the job alone")
+    ap.add_argument("--stress", action="store_true", help="also the largest class with 0.1-0.3 s pauses")
+    ap.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
+    args = ap.parse_args()
+    plan = [(n, tuple(args.think), None) for n in args.sessions]
+    if args.train:
+        plan += [(0, tuple(args.think), "vae-2d")] + [(n, tuple(args.think), "vae-2d") for n in args.sessions]
+    if args.stress:
+        plan.append((max(args.sessions), (0.1, 0.3), None))
+    rows, failed = [], False
+    for n, think, train in plan:
+        r = run_load(n, args.seconds, think, train=train)
+        r["label"] = f"{train} training" if train else ""
+        print(json.dumps(r, indent=1), flush=True)
+        rows.append(_row(r))
+        failed |= bool(r["errors"])
+    print("\n".join(rows))
+    if args.write:
+        write_results(rows, "python bench/load.py " + " ".join(sys.argv[1:]))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
