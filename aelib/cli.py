@@ -1,4 +1,4 @@
-"""Command line: `python -m aelib presets | train | eval | bench`."""
+"""Command line: `python -m aelib presets | train | eval | bench | judge`."""
 
 from __future__ import annotations
 
@@ -124,6 +124,21 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_judge(args) -> int:
+    from aelib.judge import save_judge, train_judge
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    judge = None
+    for ev, judge in train_judge(args.dataset, epochs=args.epochs, root=args.data, seed=args.seed):
+        print(f"epoch {ev.epoch}/{ev.epochs}  train loss {ev.train_loss:.4f}  "
+              f"test accuracy {100 * ev.test_accuracy:.2f}%  {ev.elapsed:.0f} s", flush=True)
+    path = save_judge(judge, args.out)
+    print(f"Saved {path} ({path.stat().st_size / 1e6:.2f} MB): {100 * judge.metadata['test_accuracy']:.2f}% "
+          f"on the {args.dataset} test set.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m aelib", description="Train, evaluate and benchmark autoencoders.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -159,13 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--epoch-fraction", type=float, default=1.0, help="time this share of an epoch")
     b.add_argument("--json", action="store_true")
 
-    for p in (t, e, b):
+    j = sub.add_parser("judge", help="train the digit judge, a CNN classifier that scores generated digits")
+    j.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    j.add_argument("--out", required=True, type=Path)
+    j.add_argument("--epochs", type=int, default=8)
+    j.add_argument("--seed", type=int, default=0)
+    j.add_argument("--threads", type=int, help="CPU threads for torch")
+
+    for p in (t, e, b, j):
         p.add_argument("--device", help="cuda, mps or cpu (default: best available, or $AELIB_DEVICE)")
         p.add_argument("--data", help="data folder (default: $AELIB_DATA or ./data)")
 
     args = ap.parse_args(argv)
     try:
-        return {"presets": cmd_presets, "train": cmd_train, "eval": cmd_eval, "bench": cmd_bench}[args.cmd](args)
+        return {"presets": cmd_presets, "train": cmd_train, "eval": cmd_eval, "bench": cmd_bench,
+                "judge": cmd_judge}[args.cmd](args)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

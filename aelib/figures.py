@@ -83,6 +83,25 @@ def latent_scatter(
     return fig
 
 
+def class_map_image(labels, confidence, palette: list[str] = PALETTE, strength: float = 0.55):
+    """Labels and confidences (n, n), rows from the top -> an RGBA picture: each cell in its class's
+    colour, as opaque as the judge is sure (times `strength`, so points drawn over it stay legible)."""
+    from PIL import Image
+
+    lab, conf = _array(labels).astype(int), _array(confidence).astype(float)
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in palette], dtype=np.uint8)
+    alpha = np.clip(conf * strength * 255, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([rgb[lab], alpha]), mode="RGBA")  # (n, n, 4)
+
+
+def add_background(fig: go.Figure, picture, x_range: tuple[float, float], y_range: tuple[float, float]) -> go.Figure:
+    """Stretch a picture (rows from the top) over the plot area, under the points."""
+    fig.add_layout_image(source=picture, xref="x", yref="y", x=x_range[0], y=y_range[1],
+                         sizex=x_range[1] - x_range[0], sizey=y_range[1] - y_range[0],
+                         sizing="stretch", layer="below")
+    return fig
+
+
 def clicked_point(selection: dict | None) -> tuple[float, float] | None:
     """The (x, y) of the first selected point of a `st.plotly_chart` selection event, or None."""
     points = (selection or {}).get("selection", {}).get("points", [])

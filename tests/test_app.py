@@ -302,3 +302,19 @@ def test_a_second_session_waits_in_the_queue_and_sees_its_place(with_data, own_c
     _until_finished(first, timeout=30)
     _until_finished(second, timeout=120)  # its turn came, and it ran to the end
     assert second.session_state["job"].state == "done"
+
+
+# --- Serving a class ---------------------------------------------------------------------------------
+
+def test_server_config_suits_a_shared_server():
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["headless"] is True
+    assert cfg["browser"]["gatherUsageStats"] is False
+    # Streamlit's cap sits above the app's own limits, so an oversized file gets the app's message.
+    from aelib.checkpoint import MAX_UPLOAD_BYTES
+    from aelib.images import MAX_BYTES
+
+    assert max(MAX_UPLOAD_BYTES, MAX_BYTES) < cfg["server"]["maxUploadSize"] * 2**20
+    assert cfg["runner"]["postScriptGC"] is False  # 0.1 s per click under load otherwise (bench/load.py)

@@ -5,6 +5,7 @@ a slider drags, and a training run starts, moves and stops. Screenshots go to be
 import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,44 @@ def test_training_starts_moves_and_stops(session):
     page.get_by_text("Training stopped on request.").wait_for(timeout=30_000)
     no_exception(page)
     page.screenshot(path=SHOTS / "train-stopped.png")
+
+
+def _training_processes() -> list[int]:
+    """Pids of running `python -m aelib.jobs` children."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"aelib.jobs" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            pass
+    return pids
+
+
+def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session):
+    page = session
+    B.goto_page(page, "Train")
+    page.get_by_role("button", name="Start training").wait_for()
+    B.choose(page, "Preset", "vae-2d")
+    B.settle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("images/s").wait_for(timeout=60_000)
+    assert _training_processes()
+    page.reload()  # a new session; the old one is gone, and its run with it
+    page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+    t0 = time.time()
+    while _training_processes():
+        assert time.time() - t0 < 10, "the run of a closed session was still training after 10 s"
+        time.sleep(0.2)
+    # The trainer is free again: a new run starts at once instead of waiting in the queue.
+    B.choose(page, "Preset", "vae-2d")
+    B.settle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("images/s").wait_for(timeout=60_000)
+    assert page.get_by_text("in the queue").count() == 0
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Training stopped on request.").wait_for(timeout=30_000)
+    no_exception(page)
 
 
 def test_uploading_a_digit_and_a_bad_file(session, tmp_path):
