@@ -114,8 +114,11 @@ def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session)
     B.choose(page, "Preset", "vae-2d")
     B.settle(page)
     page.get_by_role("button", name="Start training").click()
+    t0 = time.time()
+    while not _training_processes():  # the page may still show the last run's figures meanwhile
+        assert time.time() - t0 < 30, "no training process started"
+        time.sleep(0.2)
     page.get_by_text("images/s").wait_for(timeout=60_000)
-    assert _training_processes()
     page.reload()  # a new session; the old one is gone, and its run with it
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     t0 = time.time()

@@ -41,6 +41,15 @@ def test_save_and_load_round_trip_and_refuse_a_damaged_file(tmp_path):
         load_judge(tmp_path / "missing.pt")
 
 
+def test_folded_network_gives_the_same_answers():
+    judge = Judge()
+    list(fit(judge, synthetic_digits(128), synthetic_digits(64, seed=1), epochs=1, augment=False))
+    judge.eval()
+    x = torch.rand(16, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(judge.folded()(x), judge(x), atol=1e-4)
+
+
 class _Fixed(Judge):
     """A judge that always answers with the given logits: known answers for the metrics."""
 
@@ -50,6 +59,9 @@ class _Fixed(Judge):
 
     def forward(self, x):
         return self.logits[: len(x)]
+
+    def folded(self):
+        return self
 
 
 def test_recognisability_counts_confident_answers_and_label_entropy():
