@@ -12,8 +12,10 @@ import torch
 import aelib
 from aelib.checkpoint import adopt, inspect
 from aelib.data import data_root, load_split
+from aelib import figures
 from aelib.jobs import JobQueue, TrainingJob
-from aelib.latent import LatentMap
+from aelib.judge import Judge, decoder_map, load_judge, recognisability
+from aelib.latent import LatentMap, sample_prior
 
 ROOT = Path(__file__).resolve().parent
 # Shipped checkpoints live in checkpoints/; a session's own go to checkpoints/trained/, and the app
@@ -61,6 +63,63 @@ def _latent_map(path: str, mtime: float, dataset: str, root: str) -> LatentMap |
 def latent_map(path: str | Path) -> LatentMap | None:
     """The test set encoded by the model at `path`, or None when the dataset is not on this machine."""
     return _latent_map(str(path), os.path.getmtime(path), dataset_of(model(path)), str(data_root()))
+
+
+def judges_dir() -> Path:
+    return shipped_dir() / "judges"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def judge(dataset: str) -> Judge | None:
+    """The shipped digit judge for a dataset, or None when there is none (the pages then say so)."""
+    try:
+        return load_judge(judges_dir() / f"{dataset}.pt")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@st.cache_resource(show_spinner="Decoding 10,000 spots of the plane and judging each…", max_entries=16)
+def _decoder_picture(path: str, mtime: float, dataset: str, root: str):
+    j, lmap = judge(dataset), _latent_map(path, mtime, dataset, root)
+    if j is None or lmap is None:
+        return None
+    labels, conf = decoder_map(_load(path, mtime), j, lmap.x_range, lmap.y_range, n=100,
+                               plane=lmap.plane if lmap.codes.shape[1] > 2 else None)
+    return figures.class_map_image(labels, conf)
+
+
+def decoder_picture(path: str | Path):
+    """The plane of the map at `path` painted by what its decoder draws there (an RGBA picture), or
+    None without a judge or the test set."""
+    return _decoder_picture(str(path), os.path.getmtime(path), dataset_of(model(path)), str(data_root()))
+
+
+SCORE_SAMPLES = 2000  # prior samples behind each recognisability figure shown in the app
+
+
+@st.cache_data(show_spinner="Judging generated digits…", max_entries=64)
+def _recognisability(path: str, mtime: float, dataset: str) -> dict | None:
+    j = judge(dataset)
+    if j is None:
+        return None
+    return recognisability(j, sample_prior(_load(path, mtime), SCORE_SAMPLES, seed=0)[1])
+
+
+def recognisability_of(path: str | Path) -> dict | None:
+    """How recognisable the model's prior samples are (see `aelib.judge.recognisability`), or None
+    without a judge for its dataset."""
+    return _recognisability(str(path), os.path.getmtime(path), dataset_of(model(path)))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def real_recognisability(dataset: str, root: str | None = None) -> dict | None:
+    """The same figures for the real test digits: the reference every model is held to."""
+    j = judge(dataset)
+    try:
+        images = load_split(dataset, "test", root=root or str(data_root()))[0]
+    except FileNotFoundError:
+        return None
+    return None if j is None else recognisability(j, images)
 
 
 def dataset_of(m: aelib.models.Autoencoder) -> str:

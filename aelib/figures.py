@@ -102,6 +102,20 @@ def add_background(fig: go.Figure, picture, x_range: tuple[float, float], y_rang
     return fig
 
 
+def label_histograms(histograms: list[list[int]], names: list[str], class_names: list[str],
+                     height: int = 260) -> go.Figure:
+    """Bars of how often each class was named, one series per set of digits, as shares."""
+    fig = go.Figure()
+    for hist, name in zip(histograms, names):
+        h = np.asarray(hist, dtype=float)
+        fig.add_trace(go.Bar(x=class_names, y=h / max(h.sum(), 1), name=name,
+                             hovertemplate="%{x}: %{y:.1%}<extra>" + name + "</extra>"))
+    fig.update_layout(height=height, barmode="group", margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(tickformat=".0%", title="share"), legend=dict(orientation="h", y=1.15),
+                      plot_bgcolor="white")
+    return fig
+
+
 def clicked_point(selection: dict | None) -> tuple[float, float] | None:
     """The (x, y) of the first selected point of a `st.plotly_chart` selection event, or None."""
     points = (selection or {}).get("selection", {}).get("points", [])
@@ -123,6 +137,15 @@ def image(img, height: int = 280, title: str | None = None) -> go.Figure:
         xaxis=dict(visible=False, constrain="domain"),
         yaxis=dict(visible=False, scaleanchor="x", autorange="reversed", constrain="domain"),
     )
+    return fig
+
+
+def label_tiles(fig: go.Figure, texts: list[str], cols: int, tile: int = 28, colours: list[str] | None = None) -> go.Figure:
+    """Write a short text in the top-left corner of each tile of a sheet drawn by `image`, row by row."""
+    for i, text in enumerate(texts):
+        r, c = divmod(i, cols)
+        fig.add_annotation(x=c * tile - 0.5, y=r * tile - 0.5, text=text, showarrow=False, xanchor="left",
+                           yanchor="top", font=dict(size=11, color=(colours or ["#ffd54f"] * len(texts))[i]))
     return fig
 
 

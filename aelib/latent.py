@@ -106,6 +106,26 @@ def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[t
     return z, decode(model, z)
 
 
+class ClassGaussians:
+    """One Gaussian per class, fitted to the codes of labelled digits. Drawing from each in turn gives
+    class-balanced codes whose label is known without asking anyone: S1's augmentation use."""
+
+    def __init__(self, codes: torch.Tensor, labels: torch.Tensor, classes: int = 10):
+        codes, labels = codes.float(), labels.long()
+        d = codes.shape[1]
+        self.means = torch.stack([codes[labels == c].mean(0) for c in range(classes)])  # (K, D)
+        covs = torch.stack([torch.cov(codes[labels == c].T).reshape(d, d) for c in range(classes)])  # (K, D, D)
+        ridge = 1e-4 * covs.diagonal(dim1=1, dim2=2).mean() * torch.eye(d)  # keeps thin clusters invertible
+        self.chol = torch.linalg.cholesky(covs + ridge)  # (K, D, D)
+
+    def sample(self, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n codes, classes in turn (0, 1, ..., 9, 0, ...): (codes (n, D), labels (n,))."""
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        labels = torch.arange(n) % len(self.means)
+        eps = torch.randn(n, self.means.shape[1], 1, generator=g)  # (n, D, 1)
+        return self.means[labels] + (self.chol[labels] @ eps).squeeze(-1), labels
+
+
 class PCAPlane:
     """The 2-D plane of largest variance through a cloud of codes, and the maps to and from it.
 

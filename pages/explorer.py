@@ -27,6 +27,7 @@ else:
 
 for key, (lo, hi) in zip(keys, ranges):
     st.session_state.setdefault(key, min(max(0.0, lo), hi))
+st.session_state.setdefault("explore:painted", True)
 
 
 def current_code() -> list[float]:
@@ -87,15 +88,25 @@ def decode_view() -> None:
             fig = figures.latent_scatter(
                 lmap.points, lmap.labels, CLASS_NAMES[dataset], lmap.x_range, lmap.y_range,
                 marked=spot, axis_titles=("z1", "z2") if dims == 2 else ("PC1", "PC2"))
+            if st.session_state.get("explore:painted") and (picture := ui.decoder_picture(path)) is not None:
+                figures.add_background(fig, picture, lmap.x_range, lmap.y_range)
             st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points",
                             config=ui.STILL)
             st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
+            st.toggle("Paint the plane by what the decoder draws there", key="explore:painted",
+                      help="Decodes a 100x100 grid of spots and lets the digit judge (a CNN classifier) name "
+                           "each one: the colour is its verdict, faint where it is unsure, so pale regions "
+                           "are where the decoder draws nothing recognisable.")
+            if st.session_state.get("explore:painted") and ui.judge(dataset) is None:
+                st.info(f"No digit judge for {dataset} in checkpoints/judges/; train one with "
+                        f"`python -m aelib judge --dataset {dataset} --out checkpoints/judges/{dataset}.pt`.")
 
 
 st.title("Latent explorer")
 decode_view()
 
-grid_tab, morph_tab = st.tabs(["The manifold: a grid of decoded digits", "Interpolation: morph one digit into another"])
+grid_tab, morph_tab, story_tab = st.tabs(["The manifold: a grid of decoded digits",
+                                          "Interpolation: morph one digit into another", "How this map formed"])
 with grid_tab:
     if lmap is None and dims != 2:
         st.info("The grid lies in the map's plane, which needs the test set; see above.")
@@ -138,3 +149,17 @@ with morph_tab:
                     config=ui.STILL)
     st.caption("Linear goes straight through the code space; spherical follows a great circle, which keeps "
                "the path where a VAE's codes usually lie instead of cutting through the middle.")
+with story_tab:
+    history = model.extras.get("latent_history")
+    if history is None or lmap is None:
+        st.info("This checkpoint keeps no record of how its map formed"
+                + (" (only 2-D models do)." if dims != 2 else " (or the test set is missing)." if history is not None
+                   else ". Train a 2-D model on the Train page, or with `python -m aelib train --history`."))
+    elif st.toggle("Play it", key="explore:story",
+                   help=f"The codes of {history.shape[1]:,} test digits after each of "
+                        f"{history.shape[0]} evaluations during training."):
+        labels = lmap.labels[model.extras["latent_history_index"].long()]
+        st.plotly_chart(figures.latent_animation(history.float(), model.extras["latent_history_epochs"].tolist(),
+                                                 labels, CLASS_NAMES[dataset]), key=f"{choice}:story")
+        st.caption("Press play, or drag the epoch slider: the digits start as one blob and sort themselves "
+                   "out as the model learns.")

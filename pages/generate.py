@@ -6,7 +6,8 @@ import ui
 from aelib import figures
 from aelib.data import CLASS_NAMES
 from aelib.images import npz_bytes, png_bytes
-from aelib.latent import decode, sample_prior, tile
+from aelib.judge import CONFIDENT
+from aelib.latent import ClassGaussians, decode, sample_prior, tile
 from aelib.presets import get_preset
 
 st.title("Generate new digits")
@@ -18,27 +19,70 @@ def variational(meta: dict) -> bool:
 
 choice, path = ui.pick_model()
 model = ui.model(path)
+dataset = ui.dataset_of(model)
+names = CLASS_NAMES[dataset]
+lmap = ui.latent_map(path)
+judge = ui.judge(dataset)
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 side = c1.select_slider("Grid", [4, 6, 8, 10, 16], 8, format_func=lambda n: f"{n}x{n}", key="gen:side")
 seed = c2.number_input("Random seed", 0, 2**31 - 1, 0, key="gen:seed",
                        help="The same seed draws the same codes, on every model.")
-z, digits = sample_prior(model, side * side, seed=int(seed))  # (n, D), (n, 28, 28)
+modes = ["the prior N(0, I)"] + (["one Gaussian per class (balanced)"] if lmap is not None else [])
+mode = c3.radio("Draw codes from", modes, horizontal=True, key="gen:mode",
+                help="Per class: a Gaussian fitted to the codes of each class's test digits, drawn in turn, so "
+                     "every class comes out equally often and each digit's intended class is known.")
+wanted = None
+if mode == modes[0]:
+    z, digits = sample_prior(model, side * side, seed=int(seed))  # (n, D), (n, 28, 28)
+else:
+    z, wanted = ClassGaussians(lmap.codes, lmap.labels, len(names)).sample(side * side, seed=int(seed))
+    digits = decode(model, z)
 sheet = tile(digits, side, side)
-st.markdown(f"**{side * side} codes drawn from N(0, I) and decoded by `{choice}`** "
-            f"({model.latent_dim} numbers each)")
-if not model.variational:
+st.markdown(f"**{side * side} codes drawn from {mode} and decoded by `{choice}`** ({model.latent_dim} numbers each)")
+if not model.variational and mode == modes[0]:
     st.caption("This is a plain autoencoder: nothing in its training made its codes follow N(0, I), so "
                "expect smudges where the random codes fall outside the region it uses. See the comparison below.")
+labels, conf = judge.predict(digits) if judge is not None else (None, None)
 left, right = st.columns([3, 2], gap="large")
-left.plotly_chart(figures.image(sheet, height=560), width="content", key="gen:grid", config=ui.STILL)
+grid = figures.image(sheet, height=560)
+if labels is not None and side <= 10:  # the judge's verdict on each digit; red when it is unsure
+    short = [n if len(n) <= 3 else n[:3] for n in names]
+    figures.label_tiles(grid, [f"{short[int(k)]}{'' if c >= CONFIDENT else '?'}" for k, c in zip(labels, conf)], side,
+                        colours=["#ffd54f" if c >= CONFIDENT else "#ff5252" for c in conf])
+left.plotly_chart(grid, width="content", key="gen:grid", config=ui.STILL)
+if labels is not None:
+    left.caption(f"In each corner: the judge's verdict (red with ? when under {CONFIDENT:.0%} sure). "
+                 f"{int((conf >= CONFIDENT).sum())} of {len(conf)} are recognisable.")
 with right:
+    st.markdown("**How recognisable are this model's digits?**")
+    score, real = ui.recognisability_of(path), ui.real_recognisability(dataset)
+    if score is None:
+        st.info(f"No digit judge for {dataset}: train one with `python -m aelib judge --dataset {dataset} "
+                f"--out checkpoints/judges/{dataset}.pt`.")
+    else:
+        rows = [("this model, from N(0, I)", score)] + ([("real test digits", real)] if real else [])
+        st.dataframe({"digits": [r[0] for r in rows],
+                      f"judged ≥ {CONFIDENT:.0%} sure": [f"{r[1]['confident_share']:.1%}" for r in rows],
+                      "label entropy (bits, max 3.32)": [f"{r[1]['label_entropy']:.2f}" for r in rows]},
+                     hide_index=True)
+        st.plotly_chart(figures.label_histograms([r[1]["histogram"] for r in rows], [r[0] for r in rows], names),
+                        key="gen:hist", config=ui.STILL)
+        st.caption(f"Over {ui.SCORE_SAMPLES:,} prior samples, judged by a CNN classifier "
+                   f"({judge.metadata.get('test_accuracy', 0):.2%} on the real test set). Recognisable: the share "
+                   "it names with at least 90% confidence. Entropy: how evenly the classes come out, "
+                   "3.32 bits when all ten are equally common.")
     st.markdown("**Download**")
     stem = f"{choice.removesuffix('.pt').replace('/', '-')}-seed{seed}"
     st.download_button("PNG grid", png_bytes(sheet), f"{stem}.png", "image/png", use_container_width=True)
-    st.download_button(".npz array (images uint8 N x 28 x 28, codes N x D)", npz_bytes(digits, z), f"{stem}.npz",
-                       "application/octet-stream", use_container_width=True)
-    st.caption("Generated digits can extend a training set (S1's data-augmentation use). "
-               "Load the array with `numpy.load`.")
+    extra = {} if labels is None else {"judge_labels": labels.numpy(), "judge_confidence": conf.numpy()}
+    if wanted is not None:
+        extra["drawn_class"] = wanted.numpy()
+    st.download_button(".npz dataset (images, codes" + (", judge's labels and confidence" if extra else "") + ")",
+                       npz_bytes(digits, z, **extra), f"{stem}.npz", "application/octet-stream",
+                       use_container_width=True)
+    st.caption("Generated digits can extend a training set (S1's data-augmentation use): `numpy.load` gives "
+               "`images` (uint8, N x 28 x 28), `codes`, and with a judge `judge_labels` and `judge_confidence`"
+               + ("; per-class drawing adds `drawn_class`." if wanted is not None else "."))
 
 st.divider()
 st.subheader("A plain autoencoder against a VAE: the same random codes")
@@ -57,11 +101,11 @@ for col, path, imgs in [(left, aes[ae_name], decode(ui.model(aes[ae_name]), z)),
     with col:
         st.plotly_chart(figures.image(tile(imgs, 8, 8), height=380), width="content", key=f"gen:cmp:{path}",
                         config=ui.STILL)
-        lmap = ui.latent_map(path)
-        if lmap is not None and vae.latent_dim == 2:
+        cmp_map = ui.latent_map(path)
+        if cmp_map is not None and vae.latent_dim == 2:
             st.plotly_chart(figures.latent_scatter(
-                lmap.points, lmap.labels, CLASS_NAMES[ui.dataset_of(ui.model(path))],
-                lmap.x_range, lmap.y_range, clickable=False,
+                cmp_map.points, cmp_map.labels, CLASS_NAMES[ui.dataset_of(ui.model(path))],
+                cmp_map.x_range, cmp_map.y_range, clickable=False,
                 height=330, overlay=z, overlay_name="the 64 random codes", legend=False),
                 key=f"gen:map:{path}", config=ui.STILL)
 st.caption("Under each grid, the model's map of the test digits (coloured by class) with the 64 random codes as "

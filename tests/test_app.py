@@ -135,6 +135,19 @@ def test_interpolation_between_test_digits_and_between_chosen_spots(with_data):
     assert not at.exception
 
 
+def test_explorer_paints_the_plane_by_the_judges_verdict_and_plays_the_history(with_data):
+    at = page("explorer.py").run()
+    the_map = next(c for c in charts(at) if "click grid" in c)
+    assert '"images":[{' in the_map and "base64" in the_map  # painted by default
+    at.toggle(key="explore:painted").set_value(False).run()
+    assert not at.exception
+    assert '"images":[{' not in next(c for c in charts(at) if "click grid" in c)
+    assert not any('"frames"' in c for c in charts(at))
+    at.toggle(key="explore:story").set_value(True).run()  # vae-2d.pt ships with its latent history
+    assert not at.exception
+    assert any('"frames"' in c for c in charts(at))
+
+
 def test_explorer_without_the_dataset_still_decodes(tmp_path, monkeypatch):
     monkeypatch.setenv("AELIB_DATA", str(tmp_path / "no-data"))
     at = page("explorer.py")
@@ -272,8 +285,15 @@ def test_generate_draws_prior_samples_and_compares_ae_with_vae(with_data):
     grid = charts(at)[0]
     assert len(at.get("download_button")) == 2
     assert at.selectbox(key="gen:vae").value == "vae-2d.pt" and at.selectbox(key="gen:ae").value == "ae-2d.pt"
-    assert len(charts(at)) == 5  # samples, two grids, two maps with the random codes
+    assert len(charts(at)) == 6  # samples, the judge's label shares, two grids, two maps with the random codes
+    table = at.dataframe[0].value
+    assert list(table["digits"]) == ["this model, from N(0, I)", "real test digits"]
+    real = float(table.iloc[1, 1].rstrip("%"))
+    assert real > 95  # the judge is sure of nearly every real digit
+    assert any("recognisable" in c.value for c in at.caption)
     at.number_input(key="gen:seed").set_value(5).run()
+    assert not at.exception and charts(at)[0] != grid
+    at.radio(key="gen:mode").set_value("one Gaussian per class (balanced)").run()
     assert not at.exception and charts(at)[0] != grid
 
 

@@ -99,3 +99,28 @@ def test_overlay_points_are_drawn_and_kept_in_view():
     assert figures.CLICK_GRID not in [t.name for t in fig.data]
     assert fig.layout.xaxis.range[1] > 5 and fig.layout.yaxis.range[0] < -4
     assert fig.layout.showlegend is False
+
+
+def test_class_map_picture_colours_by_class_and_fades_by_confidence():
+    labels = torch.tensor([[0, 3], [3, 9]])
+    conf = torch.tensor([[1.0, 0.5], [0.0, 1.0]])
+    pic = np.asarray(figures.class_map_image(labels, conf, strength=1.0))  # (2, 2, 4)
+    assert pic.shape == (2, 2, 4)
+    assert tuple(pic[0, 0, :3]) == (0x1F, 0x77, 0xB4) and tuple(pic[1, 1, :3]) == (0x17, 0xBE, 0xCF)
+    assert pic[0, 0, 3] == 255 and pic[0, 1, 3] == 127 and pic[1, 0, 3] == 0
+
+
+def test_background_is_stretched_over_the_plot_under_the_points():
+    fig = figures.latent_scatter(torch.zeros(4, 2), torch.arange(4), [str(i) for i in range(4)], (-2, 2), (-1, 3))
+    figures.add_background(fig, figures.class_map_image(torch.zeros(3, 3).long(), torch.ones(3, 3)), (-2, 2), (-1, 3))
+    (img,) = fig.layout.images
+    assert (img.x, img.y, img.sizex, img.sizey, img.layer) == (-2, 3, 4, 4, "below")
+    assert img.source.startswith("data:image/png;base64,")
+
+
+def test_label_histograms_draw_shares_and_tiles_get_their_labels():
+    fig = figures.label_histograms([[5, 5, 0], [1, 1, 2]], ["model", "real"], ["a", "b", "c"])
+    assert [t.name for t in fig.data] == ["model", "real"]
+    assert list(fig.data[0].y) == [0.5, 0.5, 0.0] and list(fig.data[1].y) == [0.25, 0.25, 0.5]
+    sheet = figures.label_tiles(figures.image(torch.zeros(56, 84)), list("abcdef"), cols=3)
+    assert [(a.text, a.x, a.y) for a in sheet.layout.annotations][4] == ("e", 27.5, 27.5)

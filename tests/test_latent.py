@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from aelib import build
-from aelib.latent import (PCAPlane, decode, encode_dataset, grid_points, lerp, manifold,
+from aelib.latent import (ClassGaussians, PCAPlane, decode, encode_dataset, grid_points, lerp, manifold,
                           sample_prior, slerp, tile)
 
 
@@ -88,3 +88,16 @@ def test_pca_plane_round_trip():
     assert torch.allclose(plane.project(plane.lift(proj)), proj, atol=1e-4)
     ident = PCAPlane.fit(torch.randn(20, 2))
     assert torch.equal(ident.lift(torch.tensor([[1.0, 2.0]])), torch.tensor([[1.0, 2.0]]))
+
+
+def test_class_gaussians_sample_balanced_codes_near_each_class():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(10, 3, generator=g) * 10
+    labels = torch.arange(1000) % 10
+    codes = centres[labels] + 0.5 * torch.randn(1000, 3, generator=g)
+    gauss = ClassGaussians(codes, labels)
+    z, lab = gauss.sample(200, seed=1)
+    assert z.shape == (200, 3) and torch.bincount(lab).tolist() == [20] * 10
+    assert ((z - centres[lab]).norm(dim=1) < 3).all()  # each code near its own class's centre
+    assert torch.equal(gauss.sample(200, seed=1)[0], z)  # seeded
+    assert torch.allclose(z[lab == 4].std(0), torch.full((3,), 0.5), atol=0.25)
