@@ -66,7 +66,8 @@ def latent_map(path: str | Path) -> LatentMap | None:
 
 
 def judges_dir() -> Path:
-    return shipped_dir() / "judges"
+    """The digit judges ship with the app, wherever AELIB_CHECKPOINTS points."""
+    return ROOT / "checkpoints" / "judges"
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -106,9 +106,10 @@ def label_histograms(histograms: list[list[int]], names: list[str], class_names:
                      height: int = 260) -> go.Figure:
     """Bars of how often each class was named, one series per set of digits, as shares."""
     fig = go.Figure()
-    for hist, name in zip(histograms, names):
+    for i, (hist, name) in enumerate(zip(histograms, names)):
         h = np.asarray(hist, dtype=float)
         fig.add_trace(go.Bar(x=class_names, y=h / max(h.sum(), 1), name=name,
+                             marker_color=PALETTE[0] if i == 0 else "#b0b0b0",
                              hovertemplate="%{x}: %{y:.1%}<extra>" + name + "</extra>"))
     fig.update_layout(height=height, barmode="group", margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(tickformat=".0%", title="share"), legend=dict(orientation="h", y=1.15),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from aelib.data import to_float
@@ -104,6 +106,20 @@ def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[t
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     z = torch.randn(n, model.latent_dim, generator=g)
     return z, decode(model, z)
+
+
+def parse_code(text: str, dims: int) -> list[float]:
+    """A code written as comma-separated numbers ("0.5,-1.2"), as in a shared link. Raises
+    ValueError saying what is wrong."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a list of numbers separated by commas.") from None
+    if len(values) != dims:
+        raise ValueError(f"it has {len(values)} numbers, and this model's code has {dims}.")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("it holds a number that is not finite.")
+    return values
 
 
 class ClassGaussians:

@@ -6,9 +6,17 @@ import torch
 import ui
 from aelib import figures
 from aelib.data import CLASS_NAMES
-from aelib.latent import decode, lerp, manifold, slerp
+from aelib.latent import decode, lerp, manifold, parse_code, slerp
 
 MAX_SLIDERS = 32
+
+# A shared link (?model=…&z=…&grid=…) opens the view it was copied from; read once per session.
+link = dict(st.query_params) if not st.session_state.get("explore:link_read") else {}
+st.session_state["explore:link_read"] = True
+if link.get("model") in ui.usable():
+    st.session_state["model"] = link["model"]
+elif "model" in link:
+    st.warning(f"The link names a model this server does not have ({link['model'][:60]}); showing another.")
 
 choice, path = ui.pick_model()
 model = ui.model(path)
@@ -25,9 +33,18 @@ else:
     keys = [f"{choice}:pc1", f"{choice}:pc2"]
     ranges = [list(lmap.x_range), list(lmap.y_range)]
 
+if "z" in link and link.get("model") == choice:
+    try:
+        for key, v, (lo, hi) in zip(keys, parse_code(link["z"], len(keys)), ranges):
+            st.session_state[key] = min(max(v, lo), hi)
+    except ValueError as err:
+        st.warning(f"The link's code could not be used: {err} Showing the centre of the map instead.")
+if link.get("grid") in {"10", "14", "20", "30"}:
+    st.session_state["explore:grid"] = int(link["grid"])
 for key, (lo, hi) in zip(keys, ranges):
     st.session_state.setdefault(key, min(max(0.0, lo), hi))
 st.session_state.setdefault("explore:painted", True)
+st.session_state.setdefault("explore:grid", 14)
 
 
 def current_code() -> list[float]:
@@ -62,6 +79,9 @@ def decode_view() -> None:
                 st.slider(label, float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")
 
     z = current_code()
+    # The address bar follows the view, so copying it shares exactly this.
+    st.query_params.from_dict({"model": choice, "z": ",".join(f"{st.session_state[k]:.3f}" for k in keys),
+                               "grid": str(st.session_state["explore:grid"])})
     digit = decode(model, z)[0]
     slot.plotly_chart(figures.image(digit, height=230), width="content", key=f"{choice}:digit", config=ui.STILL)
     shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
@@ -111,7 +131,7 @@ with grid_tab:
     if lmap is None and dims != 2:
         st.info("The grid lies in the map's plane, which needs the test set; see above.")
     else:
-        n = st.select_slider("Grid size", options=[10, 14, 20, 30], value=14,
+        n = st.select_slider("Grid size", options=[10, 14, 20, 30], key="explore:grid",
                              help="S1 draws 14x14, the Keras walkthrough 30x30.")
         x_range, y_range = (lmap.x_range, lmap.y_range) if lmap else ((-3.0, 3.0), (-3.0, 3.0))
         sheet = manifold(model, n=n, x_range=x_range, y_range=y_range, plane=lmap.plane if dims > 2 else None)

@@ -62,9 +62,9 @@ with right:
     else:
         rows = [("this model, from N(0, I)", score)] + ([("real test digits", real)] if real else [])
         st.dataframe({"digits": [r[0] for r in rows],
-                      f"judged ≥ {CONFIDENT:.0%} sure": [f"{r[1]['confident_share']:.1%}" for r in rows],
-                      "label entropy (bits, max 3.32)": [f"{r[1]['label_entropy']:.2f}" for r in rows]},
-                     hide_index=True)
+                      "recognisable": [f"{r[1]['confident_share']:.1%}" for r in rows],
+                      "entropy (bits)": [f"{r[1]['label_entropy']:.2f}" for r in rows]},
+                     hide_index=True, use_container_width=True)
         st.plotly_chart(figures.label_histograms([r[1]["histogram"] for r in rows], [r[0] for r in rows], names),
                         key="gen:hist", config=ui.STILL)
         st.caption(f"Over {ui.SCORE_SAMPLES:,} prior samples, judged by a CNN classifier "

@@ -148,6 +148,34 @@ def test_explorer_paints_the_plane_by_the_judges_verdict_and_plays_the_history(w
     assert any('"frames"' in c for c in charts(at))
 
 
+def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(with_data):
+    at = page("explorer.py")
+    at.query_params.update({"model": "deep-ae-2d.pt", "z": "1.5,-0.5", "grid": "20"})
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.sidebar.selectbox[0].value == "deep-ae-2d.pt"
+    assert at.slider(key="deep-ae-2d.pt:z0").value == 1.5 and at.slider(key="deep-ae-2d.pt:z1").value == -0.5
+    assert any("the code (1.50, -0.50)" in c.value for c in at.caption)
+    assert at.select_slider(key="explore:grid").value == 20
+    at.slider(key="deep-ae-2d.pt:z0").set_value(-1.0).run()
+    assert at.query_params["z"] == "-1.000,-0.500" and at.query_params["grid"] == "20"
+    assert at.query_params["model"] == "deep-ae-2d.pt"
+
+
+@pytest.mark.parametrize("link, message", [
+    ({"model": "vae-2d.pt", "z": "abc"}, "not a list of numbers"),
+    ({"model": "vae-2d.pt", "z": "1,2,3"}, "this model's code has 2"),
+    ({"model": "../../etc/passwd"}, "does not have"),
+])
+def test_a_broken_link_gets_a_message_and_a_working_page(link, message, with_data):
+    at = page("explorer.py")
+    at.query_params.update(link)
+    at.run()
+    assert not at.exception
+    assert any(message in w.value for w in at.warning)
+    assert any("the code (" in c.value for c in at.caption)
+
+
 def test_explorer_without_the_dataset_still_decodes(tmp_path, monkeypatch):
     monkeypatch.setenv("AELIB_DATA", str(tmp_path / "no-data"))
     at = page("explorer.py")

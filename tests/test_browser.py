@@ -7,6 +7,7 @@ import pickle
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import torch
@@ -93,6 +94,27 @@ def test_training_starts_moves_and_stops(session):
     page.get_by_text("Training stopped on request.").wait_for(timeout=30_000)
     no_exception(page)
     page.screenshot(path=SHOTS / "train-stopped.png")
+
+
+def test_a_shared_link_opens_the_same_view(session):
+    base = session.url.split("/", 3)[:3]
+    page = session.context.browser.new_page(viewport=B.VIEWPORT)  # a second tab: its own session
+    try:
+        page.goto("/".join(base) + "/explorer?model=deep-ae-2d.pt&z=1.5,-0.5&grid=20")
+        B.wait_explorer(page)
+        assert B.code_shown(page) == [1.5, -0.5]
+        page.wait_for_timeout(2500)  # a click in the first moments after the map draws can be lost
+        fx, fy = B.empty_spot(page)
+        B.click_map(page, fx, fy)
+        code = B.code_shown(page)
+        page.wait_for_function("() => !location.search.includes('z=1.500')", timeout=10_000)
+        query = parse_qs(urlparse(page.url).query)
+        assert [round(float(v), 2) for v in query["z"][0].split(",")] == code  # the address follows the view
+        assert query["model"] == ["deep-ae-2d.pt"] and query["grid"] == ["20"]
+        no_exception(page)
+        page.screenshot(path=SHOTS / "explorer-link.png")
+    finally:
+        page.close()
 
 
 def _training_processes() -> list[int]:
