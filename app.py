@@ -11,6 +11,7 @@ page = st.navigation([
     st.Page("pages/explorer.py", title="Latent explorer", icon=":material/scatter_plot:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
     st.Page("pages/reconstruct.py", title="Reconstruct & denoise", icon=":material/cleaning_services:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("pages/presets.py", title="Presets", icon=":material/list:"),
 ])
 page.run()

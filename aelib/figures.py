@@ -117,6 +117,17 @@ def label_histograms(histograms: list[list[int]], names: list[str], class_names:
     return fig
 
 
+def accuracy_bars(results: dict[str, float], title: str, height: int = 320) -> go.Figure:
+    """Test accuracy per training set, as bars labelled with their value."""
+    fig = go.Figure(go.Bar(x=list(results), y=list(results.values()), marker_color=[PALETTE[0], PALETTE[2]][: len(results)],
+                           text=[f"{v:.2%}" for v in results.values()], textposition="outside"))
+    lo = min(results.values())
+    fig.update_layout(title=title, height=height, yaxis=dict(tickformat=".0%", range=[max(0, lo - 0.05), 1.0],
+                                                             title="test accuracy"),
+                      margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white")
+    return fig
+
+
 def clicked_point(selection: dict | None) -> tuple[float, float] | None:
     """The (x, y) of the first selected point of a `st.plotly_chart` selection event, or None."""
     points = (selection or {}).get("selection", {}).get("points", [])

@@ -263,7 +263,7 @@ class TrainingJob:
             return self._result is not None
         return self._state == "running" and self._epoch_result is not None
 
-    def save(self, path: str | os.PathLike, half: bool = False) -> Path:
+    def save(self, path: str | os.PathLike, half: bool = False, judge=None) -> Path:
         """Write the model as a checkpoint, with test metrics of the weights as saved: the final
         weights of a finished run, or those of the last completed epoch of a running one."""
         with self._lock:
@@ -281,6 +281,13 @@ class TrainingJob:
         model.eval()
         test = evaluate(model, images)
         meta["test_metrics"] = {k: round(v, 5) for k, v in test.items()}
+        if judge is not None:  # how recognisable its prior samples are, among its metrics
+            from aelib.judge import recognisability
+            from aelib.latent import sample_prior
+
+            r = recognisability(judge, sample_prior(model, 2000, seed=0)[1])
+            meta["test_metrics"]["recognisable"] = round(r["confident_share"], 4)
+            meta["test_metrics"]["label_entropy"] = round(r["label_entropy"], 4)
         return save(model, path, meta, half=half, tensors=result["tensors"])
 
 

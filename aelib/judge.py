@@ -183,3 +183,26 @@ def decoder_map(model, judge: Judge, x_range: tuple[float, float], y_range: tupl
     z = plane.lift(pts) if plane is not None else pts  # (n*n, D)
     labels, conf = judge.predict(decode(model, z))  # (n*n, 28, 28) -> (n*n,), (n*n,)
     return labels.reshape(n, n), conf.reshape(n, n)
+
+
+def augmentation_experiment(model, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor],
+                            n_real: int = 1000, n_generated: int = 5000, epochs: int = 30,
+                            seed: int = 0) -> Iterator[tuple[str, JudgeEvent]]:
+    """Does generated data help a classifier that has few labels? Train a judge on `n_real` labelled
+    digits, then another on the same digits plus `n_generated` drawn by `model` from one Gaussian per
+    class fitted to the codes of those real digits (so no other label is used). Yields
+    ("real", event) and ("real + generated", event) per epoch; compare the last test accuracies."""
+    from aelib.latent import ClassGaussians, decode, encode_dataset
+
+    images, labels = train[0][:n_real], train[1][:n_real]
+    codes, fake_labels = ClassGaussians(encode_dataset(model, images), labels).sample(n_generated, seed=seed)
+    fake = (decode(model, codes).clamp(0, 1) * 255).round().to(torch.uint8).unsqueeze(1)  # (n, 1, 28, 28)
+    mixed = (torch.cat([images, fake]), torch.cat([labels, fake_labels]))
+    # The same number of steps for both, so the second is not better only because it trained longer.
+    steps_per_epoch_real = math.ceil(n_real / 64)
+    for name, data, n_epochs in (("real", (images, labels), epochs),
+                                 ("real + generated", mixed,
+                                  max(1, round(epochs * steps_per_epoch_real / math.ceil(len(mixed[0]) / 64))))):
+        torch.manual_seed(seed)
+        for ev in fit(Judge(), data, test, epochs=n_epochs, batch_size=64, seed=seed):
+            yield name, ev

@@ -60,7 +60,7 @@ with right:
         st.info(f"No digit judge for {dataset}: train one with `python -m aelib judge --dataset {dataset} "
                 f"--out checkpoints/judges/{dataset}.pt`.")
     else:
-        rows = [("this model, from N(0, I)", score)] + ([("real test digits", real)] if real else [])
+        rows = [("this model", score)] + ([("real test set", real)] if real else [])
         st.dataframe({"digits": [r[0] for r in rows],
                       "recognisable": [f"{r[1]['confident_share']:.1%}" for r in rows],
                       "entropy (bits)": [f"{r[1]['label_entropy']:.2f}" for r in rows]},

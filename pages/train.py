@@ -137,7 +137,7 @@ def save_form(job: TrainingJob, running: bool) -> None:
             if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
                 raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
             with st.spinner("Measuring on the test set and saving…"):
-                job.save(path)
+                job.save(path, judge=ui.judge(job.config.dataset))
             # Kept in the session: the live view redraws every 2 s and would wipe a one-off message.
             st.session_state["train:saved"] = (id(job), f"Saved as {ui.remember_trained(path)}. It is now the "
                                                "model on every page" + ("; training goes on." if running else "."))

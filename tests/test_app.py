@@ -232,6 +232,7 @@ def test_train_one_epoch_then_save_and_use_the_model(with_data, own_checkpoints)
     assert not at.exception
     saved = own_checkpoints / "trained" / "my-first.pt"
     assert saved.is_file() and aelib.read_metadata(saved)["preset"] == "deep-ae-2d"
+    assert 0 <= aelib.read_metadata(saved)["test_metrics"]["recognisable"] <= 1  # judged as it was saved
     assert at.session_state["model"] == "trained/my-first.pt"
     at.switch_page("pages/explorer.py").run()
     assert not at.exception
@@ -315,7 +316,7 @@ def test_generate_draws_prior_samples_and_compares_ae_with_vae(with_data):
     assert at.selectbox(key="gen:vae").value == "vae-2d.pt" and at.selectbox(key="gen:ae").value == "ae-2d.pt"
     assert len(charts(at)) == 6  # samples, the judge's label shares, two grids, two maps with the random codes
     table = at.dataframe[0].value
-    assert list(table["digits"]) == ["this model, from N(0, I)", "real test digits"]
+    assert list(table["digits"]) == ["this model", "real test set"]
     real = float(table.iloc[1, 1].rstrip("%"))
     assert real > 95  # the judge is sure of nearly every real digit
     assert any("recognisable" in c.value for c in at.caption)
@@ -350,6 +351,21 @@ def test_a_second_session_waits_in_the_queue_and_sees_its_place(with_data, own_c
     _until_finished(first, timeout=30)
     _until_finished(second, timeout=120)  # its turn came, and it ran to the end
     assert second.session_state["job"].state == "done"
+
+
+# --- Compare ------------------------------------------------------------------------------------------
+
+def test_compare_puts_models_side_by_side_with_their_figures(with_data):
+    at = page("compare.py").run()
+    assert not at.exception
+    assert at.multiselect(key="cmp:models").value == ["ae-2d.pt", "vae-2d.pt", "conv-vae.pt"]
+    table = at.dataframe[0].value
+    assert list(table["checkpoint"]) == ["ae-2d.pt", "vae-2d.pt", "conv-vae.pt"]
+    assert table["KL"].isna().tolist() == [True, False, False]  # only VAEs have a KL term
+    assert all(table["recognisable"].str.endswith("%"))
+    assert len(charts(at)) == 1 + 3 + 3  # reconstructions, three sample grids, three maps
+    at.multiselect(key="cmp:models").set_value(["vae-2d.pt"]).run()
+    assert any("at least two" in i.value for i in at.info)
 
 
 # --- Serving a class ---------------------------------------------------------------------------------

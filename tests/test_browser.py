@@ -117,6 +117,24 @@ def test_a_shared_link_opens_the_same_view(session):
         page.close()
 
 
+def test_fashion_mnist_end_to_end_explore_and_generate(session):
+    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    try:
+        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-2d-fashion.pt")
+        B.wait_explorer(page)
+        page.get_by_text("Ankle boot").first.wait_for()  # class names in the legend and captions
+        no_exception(page)
+        page.screenshot(path=SHOTS / "explorer-fashion.png")
+        B.goto_page(page, "Generate")
+        page.get_by_text("How recognisable").wait_for(timeout=60_000)
+        B.settle(page, timeout=60_000)
+        page.get_by_text("real test set").first.wait_for()
+        no_exception(page)
+        page.screenshot(path=SHOTS / "generate-fashion.png")
+    finally:
+        page.close()
+
+
 def _training_processes() -> list[int]:
     """Pids of running `python -m aelib.jobs` children."""
     pids = []
@@ -211,7 +229,7 @@ def test_uploading_checkpoints_a_trap_and_a_good_one(session, checkpoints, tmp_p
     page.screenshot(path=SHOTS / "upload-checkpoint.png")
 
 
-@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Presets"])
+@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Compare", "Presets"])
 def test_other_pages_open(session, name):
     page = session
     B.goto_page(page, name)

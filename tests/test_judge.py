@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from aelib.judge import CONFIDENT, Judge, fit, load_judge, recognisability, save_judge
+from aelib.judge import CONFIDENT, Judge, augmentation_experiment, fit, load_judge, recognisability, save_judge
 from tests.conftest import synthetic_digits
 
 
@@ -73,3 +73,15 @@ def test_recognisability_counts_confident_answers_and_label_entropy():
     unsure = torch.zeros(10, 10)  # uniform: confidence 0.1, every answer class 0
     r = recognisability(_Fixed(unsure), torch.zeros(10, 28, 28))
     assert r["confident_share"] == 0.0 and r["label_entropy"] == 0.0 and CONFIDENT > 0.1
+
+
+def test_augmentation_experiment_trains_both_judges_for_the_same_number_of_steps():
+    from aelib import build
+
+    train, test = synthetic_digits(256), synthetic_digits(128, seed=1)
+    events = list(augmentation_experiment(build("vae-2d", seed=0), train, test, n_real=128, n_generated=384,
+                                          epochs=4))
+    real = [e for name, e in events if name == "real"]
+    mixed = [e for name, e in events if name == "real + generated"]
+    assert len(real) == 4 and len(mixed) == 1  # 4 epochs of 128 = 1 epoch of 512, in steps of 64
+    assert all(0 <= e.test_accuracy <= 1 for e in real + mixed)

@@ -50,7 +50,8 @@ def test_targets_of_the_issue(data_root):
     by_preset = {}
     for path, claim in CLAIMS.items():
         model = load(ROOT / path, device="cpu")
-        by_preset[model.config.preset] = (model, claim)
+        if model.metadata.get("dataset", "mnist") == "mnist":  # the targets are MNIST figures
+            by_preset[model.config.preset] = (model, claim)
     vaes = [(m, c) for m, c in by_preset.values() if m.variational]
     assert by_preset["mlp-vae"][1] <= 102
     assert min(c for m, c in vaes) <= 95
