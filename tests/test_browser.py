@@ -128,7 +128,7 @@ def test_fashion_mnist_end_to_end_explore_and_generate(session):
         B.goto_page(page, "Generate")
         page.get_by_text("How recognisable").wait_for(timeout=60_000)
         B.settle(page, timeout=60_000)
-        page.get_by_text("real test set").first.wait_for()
+        page.locator(".legendtext", has_text="real test set").wait_for()  # the reference bars are drawn
         no_exception(page)
         page.screenshot(path=SHOTS / "generate-fashion.png")
     finally:
