@@ -76,13 +76,18 @@ def test_home_then_explorer_click_on_empty_space_and_slider(session):
     page.screenshot(path=SHOTS / "explorer-dragged.png")
 
 
-def test_training_starts_moves_and_stops(session):
-    page = session
-    B.goto_page(page, "Train")
-    page.get_by_role("button", name="Start training").wait_for()
+def _start_vae_2d(page, go_to_train: bool = True) -> None:
+    if go_to_train:
+        B.goto_page(page, "Train")
+    page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     B.choose(page, "Preset", "vae-2d")
     B.settle(page)
     page.get_by_role("button", name="Start training").click()
+
+
+def test_training_starts_moves_and_stops(session):
+    page = session
+    _start_vae_2d(page)
     bar = page.locator("[data-testid=stProgress]")
     bar.first.wait_for(timeout=60_000)
     page.get_by_text("images/s").wait_for(timeout=60_000)
@@ -149,11 +154,7 @@ def _training_processes() -> list[int]:
 
 def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session):
     page = session
-    B.goto_page(page, "Train")
-    page.get_by_role("button", name="Start training").wait_for()
-    B.choose(page, "Preset", "vae-2d")
-    B.settle(page)
-    page.get_by_role("button", name="Start training").click()
+    _start_vae_2d(page)
     t0 = time.time()
     while not _training_processes():  # the page may still show the last run's figures meanwhile
         assert time.time() - t0 < 30, "no training process started"
@@ -165,10 +166,7 @@ def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session)
     while _training_processes():
         assert time.time() - t0 < 10, "the run of a closed session was still training after 10 s"
         time.sleep(0.2)
-    # The trainer is free again: a new run starts at once instead of waiting in the queue.
-    B.choose(page, "Preset", "vae-2d")
-    B.settle(page)
-    page.get_by_role("button", name="Start training").click()
+    _start_vae_2d(page, go_to_train=False)  # the trainer is free again: it starts at once, no queue
     page.get_by_text("images/s").wait_for(timeout=60_000)
     assert page.get_by_text("in the queue").count() == 0
     page.get_by_role("button", name="Stop").click()
