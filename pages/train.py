@@ -55,7 +55,7 @@ if b1.button("Start training", type="primary", disabled=busy, use_container_widt
                     dataset=dataset, limit=None if limit == 60_000 else int(limit), snapshots=True,
                     snapshot_points=2000 if overrides.get("latent_dim", p.config.latent_dim) == 2 else 0)
     job = ui.submit(TrainingJob(preset, config, **overrides))
-    busy = True
+    st.rerun()  # redraw the settings and Start as disabled; the live view below only redraws itself
 if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:stop"):
     job.stop()
 

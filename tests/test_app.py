@@ -244,6 +244,7 @@ def test_train_one_epoch_then_save_and_use_the_model(with_data, own_checkpoints)
 def test_train_stop_ends_the_run(with_data, own_checkpoints):
     at = _train_page("vae-2d", epochs=50, limit=60_000)
     at.button(key="train:start").click().run()
+    assert at.button(key="train:start").disabled is True  # at once, so a second press cannot start another
     job = at.session_state["job"]
     t0 = time.time()
     while not job.view().steps:
