@@ -53,10 +53,10 @@ def save(
         "state_dict": {k: pack(v) for k, v in model.state_dict().items()},
         "tensors": {k: v.detach().cpu() for k, v in (tensors or {}).items()},
     }
-    return _write_atomic(path, lambda f: torch.save(payload, f))
+    return write_atomic(path, lambda f: torch.save(payload, f))
 
 
-def _write_atomic(path: Path, write, replace: bool = True) -> Path:
+def write_atomic(path: Path, write, replace: bool = True) -> Path:
     """Call `write(file)` on a temp file beside `path`, then rename it over `path`: a reader (or a
     crash) sees the old file or the new one, never half of one. With `replace=False` an existing
     `path` is left alone and FileExistsError raised, even when two writers race for the name."""
@@ -185,6 +185,6 @@ def adopt(data: bytes, folder: str | os.PathLike, name: str, max_bytes: int = MA
         raise taken
     _rebuild(_read(io.BytesIO(data), label=path.name), path.name, "cpu")
     try:
-        return _write_atomic(path, lambda f: f.write(data), replace=replace)
+        return write_atomic(path, lambda f: f.write(data), replace=replace)
     except FileExistsError:
         raise taken from None

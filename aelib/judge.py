@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aelib.checkpoint import _write_atomic
+from aelib.checkpoint import write_atomic
 from aelib.data import load_split, to_float
 
 FORMAT = "aelib.judge"
@@ -140,7 +140,7 @@ def train_judge(dataset: str = "mnist", epochs: int = 8, root: str | os.PathLike
 def save_judge(judge: Judge, path: str | os.PathLike) -> Path:
     payload = {"format": FORMAT, "metadata": json.dumps(judge.metadata),
                "state_dict": {k: v.detach().cpu().clone() for k, v in judge.state_dict().items()}}
-    return _write_atomic(Path(path), lambda f: torch.save(payload, f))
+    return write_atomic(Path(path), lambda f: torch.save(payload, f))
 
 
 def load_judge(path: str | os.PathLike, device: torch.device | str = "cpu") -> Judge:
