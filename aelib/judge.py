@@ -128,6 +128,7 @@ def fit(judge: Judge, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torc
 def train_judge(dataset: str = "mnist", epochs: int = 8, root: str | os.PathLike | None = None,
                 seed: int = 0) -> Iterator[tuple[JudgeEvent, Judge]]:
     """A judge trained on a whole dataset's training split, with progress after every epoch."""
+    torch.manual_seed(seed)  # the initial weights too, so a seed gives one judge
     judge = Judge()
     train = load_split(dataset, "train", root=root)
     test = load_split(dataset, "test", root=root)
@@ -203,6 +204,6 @@ def augmentation_experiment(model, train: tuple[torch.Tensor, torch.Tensor], tes
     for name, data, n_epochs in (("real", (images, labels), epochs),
                                  ("real + generated", mixed,
                                   max(1, round(epochs * steps_per_epoch_real / math.ceil(len(mixed[0]) / 64))))):
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # both start from the same weights
         for ev in fit(Judge(), data, test, epochs=n_epochs, batch_size=64, seed=seed):
             yield name, ev
