@@ -58,3 +58,13 @@ def test_targets_of_the_issue(data_root):
     assert min(c for m, c in vaes if m.latent_dim == 2) <= 143
     assert by_preset["deep-ae-2d"][1] <= 0.1985
     assert min(c for m, c in by_preset.values() if not m.variational and m.latent_dim == 2) <= 0.17
+
+
+@pytest.mark.parametrize("dataset, floor", [("mnist", 0.992), ("fashion-mnist", 0.91)])
+def test_shipped_judges_meet_their_accuracy(dataset, floor, data_root):
+    from aelib.judge import accuracy, load_judge
+
+    judge = load_judge(ROOT / "checkpoints" / "judges" / f"{dataset}.pt")
+    measured = accuracy(judge, *load_split(dataset, "test", root=data_root))
+    assert measured >= floor
+    assert measured == pytest.approx(judge.metadata["test_accuracy"], abs=1e-4)  # the figure the README quotes
