@@ -14,8 +14,8 @@ from aelib.checkpoint import adopt, inspect
 from aelib.data import data_root, load_split
 from aelib import figures
 from aelib.jobs import JobQueue, TrainingJob
-from aelib.judge import Judge, decoder_map, load_judge, recognisability
-from aelib.latent import LatentMap, sample_prior
+from aelib.judge import Judge, decoder_map, load_judge, prior_recognisability, recognisability
+from aelib.latent import LatentMap
 
 ROOT = Path(__file__).resolve().parent
 # Shipped checkpoints live in checkpoints/; a session's own go to checkpoints/trained/, and the app
@@ -103,7 +103,7 @@ def _recognisability(path: str, mtime: float, dataset: str) -> dict | None:
     j = judge(dataset)
     if j is None:
         return None
-    return recognisability(j, sample_prior(_load(path, mtime), SCORE_SAMPLES, seed=0)[1])
+    return prior_recognisability(_load(path, mtime), j, SCORE_SAMPLES)
 
 
 def recognisability_of(path: str | Path) -> dict | None:
@@ -112,12 +112,16 @@ def recognisability_of(path: str | Path) -> dict | None:
     return _recognisability(str(path), os.path.getmtime(path), dataset_of(model(path)))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def real_recognisability(dataset: str, root: str | None = None) -> dict | None:
+def real_recognisability(dataset: str) -> dict | None:
     """The same figures for the real test digits: the reference every model is held to."""
+    return _real_recognisability(dataset, str(data_root()))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _real_recognisability(dataset: str, root: str) -> dict | None:
     j = judge(dataset)
     try:
-        images = load_split(dataset, "test", root=root or str(data_root()))[0]
+        images = load_split(dataset, "test", root=root)[0]
     except FileNotFoundError:
         return None
     return None if j is None else recognisability(j, images)

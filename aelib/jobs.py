@@ -282,10 +282,9 @@ class TrainingJob:
         test = evaluate(model, images)
         meta["test_metrics"] = {k: round(v, 5) for k, v in test.items()}
         if judge is not None:  # how recognisable its prior samples are, among its metrics
-            from aelib.judge import recognisability
-            from aelib.latent import sample_prior
+            from aelib.judge import prior_recognisability
 
-            r = recognisability(judge, sample_prior(model, 2000, seed=0)[1])
+            r = prior_recognisability(model, judge)
             meta["test_metrics"]["recognisable"] = round(r["confident_share"], 4)
             meta["test_metrics"]["label_entropy"] = round(r["label_entropy"], 4)
         return save(model, path, meta, half=half, tensors=result["tensors"])

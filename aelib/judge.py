@@ -174,15 +174,20 @@ def recognisability(judge: Judge, images: torch.Tensor) -> dict:
             "histogram": hist.long().tolist(), "n": len(images)}
 
 
+def prior_recognisability(model, judge: Judge, n: int = 2000, seed: int = 0) -> dict:
+    """`recognisability` of n codes drawn from the prior N(0, I) and decoded by `model`."""
+    from aelib.latent import sample_prior
+
+    return recognisability(judge, sample_prior(model, n, seed=seed)[1])
+
+
 def decoder_map(model, judge: Judge, x_range: tuple[float, float], y_range: tuple[float, float],
                 n: int = 100, plane=None) -> tuple[torch.Tensor, torch.Tensor]:
     """What the decoder draws across the plane: decode an n x n mesh (rows from the top, like
     `latent.grid_points`), let the judge name each image. -> (labels (n, n), confidence (n, n))."""
-    from aelib.latent import decode, grid_points
+    from aelib.latent import decode, grid_codes
 
-    pts = grid_points(n, x_range, y_range)  # (n*n, 2)
-    z = plane.lift(pts) if plane is not None else pts  # (n*n, D)
-    labels, conf = judge.predict(decode(model, z))  # (n*n, 28, 28) -> (n*n,), (n*n,)
+    labels, conf = judge.predict(decode(model, grid_codes(model, n, x_range, y_range, plane)))  # (n*n,), (n*n,)
     return labels.reshape(n, n), conf.reshape(n, n)
 
 

@@ -68,11 +68,18 @@ def manifold(
 
     For models with more than 2 latent dimensions, pass the `plane` the mesh lies in.
     """
-    pts = grid_points(n, x_range, y_range or x_range)
-    z = plane.lift(pts) if plane is not None else pts
+    return tile(decode(model, grid_codes(model, n, x_range, y_range or x_range, plane)), n, n)
+
+
+def grid_codes(model: Autoencoder, n: int, x_range: tuple[float, float], y_range: tuple[float, float],
+               plane: "PCAPlane | None" = None) -> torch.Tensor:
+    """The codes of an n x n mesh of the plane (rows from the top), lifted through `plane` for models
+    with more than 2 latent dimensions: (n*n, latent_dim)."""
+    pts = grid_points(n, x_range, y_range)  # (n*n, 2)
+    z = plane.lift(pts) if plane is not None else pts  # (n*n, D)
     if z.shape[1] != model.latent_dim:
         raise ValueError(f"a {model.latent_dim}-D model needs a PCAPlane to lay a 2-D grid in its latent space.")
-    return tile(decode(model, z), n, n)
+    return z
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:

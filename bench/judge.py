@@ -20,8 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aelib  # noqa: E402
 from aelib.data import load_split  # noqa: E402
-from aelib.judge import decoder_map, load_judge, recognisability  # noqa: E402
-from aelib.latent import grid_points, sample_prior  # noqa: E402
+from aelib.judge import decoder_map, load_judge, prior_recognisability, recognisability  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +35,7 @@ def scores(samples: int) -> list[tuple[str, str, dict]]:
             model = aelib.load(path, device="cpu")
             if model.metadata.get("dataset", "mnist") == dataset:
                 kind = f"{'VAE' if model.variational else 'AE'}, {model.latent_dim}-D"
-                rows.append((path.name, kind, recognisability(judge, sample_prior(model, samples, seed=0)[1])))
+                rows.append((path.name, kind, prior_recognisability(model, judge, samples)))
     return rows
 
 

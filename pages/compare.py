@@ -1,12 +1,11 @@
 """Compare page: two to four checkpoints side by side, on the same digits, the same codes and their figures."""
 
 import streamlit as st
-import torch
 
 import ui
 from aelib import figures
 from aelib.data import CLASS_NAMES, load_split, to_float
-from aelib.latent import decode, reconstruct, tile
+from aelib.latent import reconstruct, sample_prior, tile
 from aelib.models import count_parameters
 
 st.title("Compare models")
@@ -66,9 +65,9 @@ seed = st.number_input("Random seed", 0, 2**31 - 1, 0, key="cmp:seed")
 st.caption("36 codes from N(0, I), drawn with the same seed: models with codes of the same length decode the "
            "very same codes.")
 for col, (n, m) in zip(st.columns(len(models)), models.items()):
-    z = torch.randn(36, m.latent_dim, generator=torch.Generator().manual_seed(int(seed)))  # (36, D)
     col.markdown(f"`{n}`")
-    col.plotly_chart(figures.image(tile(decode(m, z), 6, 6), height=230), width="content", key=f"cmp:gen:{n}",
+    samples = sample_prior(m, 36, seed=int(seed))[1]  # (36, 28, 28)
+    col.plotly_chart(figures.image(tile(samples, 6, 6), height=230), width="content", key=f"cmp:gen:{n}",
                      config=ui.STILL)
 
 st.subheader("Their maps of the test digits")
