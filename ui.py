@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
 import aelib
 from aelib.checkpoint import adopt, inspect
@@ -251,3 +252,14 @@ def _badge(j: TrainingJob) -> None:
         st.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
     else:
         st.success(f"Training {j.preset.name}: {v.state}. See the Train page.")
+
+
+# Streamlit takes a pages/ folder beside app.py for its older multipage mode until some session
+# has run app.py's st.navigation. So on a fresh server, a first visitor arriving by a link such as
+# /explorer?model=… would get the page file alone, without app.py's layout, sidebar and page names.
+# That run imports this module first: switch the mode off (as st.navigation itself does) and run
+# again, through app.py, which picks the page from the same address. Last in the module, so that
+# a visitor importing it at the same moment finds every name defined.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()

@@ -122,6 +122,22 @@ def test_a_shared_link_opens_the_same_view(session):
         page.close()
 
 
+def test_a_link_can_be_the_first_visit_to_a_fresh_server(session, data_root, checkpoints):
+    """Streamlit's older multipage mode would serve the page file alone, without the app around it."""
+    env = {"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}
+    with B.serve(env) as (url, _, _):
+        page = session.context.browser.new_page(viewport=B.VIEWPORT)
+        try:
+            page.goto(url + "/explorer?model=deep-ae-2d.pt&z=1.5,-0.5&grid=20")
+            B.wait_explorer(page)
+            assert B.code_shown(page) == [1.5, -0.5]
+            nav = page.locator("[data-testid=stSidebarNav]").inner_text()
+            assert "Latent explorer" in nav and "Compare" in nav and "app" not in nav.split()  # app.py's pages
+            no_exception(page)
+        finally:
+            page.close()
+
+
 def test_fashion_mnist_end_to_end_explore_and_generate(session):
     page = session.context.browser.new_page(viewport=B.VIEWPORT)
     try:
