@@ -50,6 +50,10 @@ def cmd_train(args) -> int:
         overrides["latent_dim"] = args.latent_dim
     if args.noise is not None:
         overrides["noise"] = args.noise
+    if args.prior_components is not None:
+        if not P.get_preset(args.preset).variational:
+            raise SystemExit(f"--prior-components needs a VAE preset; {args.preset} is a plain autoencoder.")
+        overrides["prior_components"] = args.prior_components
     cfg_over = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "seed", "dataset", "limit",
                                               "target_loss", "schedule", "evals_per_epoch")
                 if getattr(args, k) is not None}
@@ -177,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--latent-dim", type=int)
     t.add_argument("--noise", type=float, help="input noise level for denoising training (0..1)")
+    t.add_argument("--prior-components", type=int,
+                   help="VAEs: 0 for the N(0, I) prior, K to learn a mixture of K Gaussians as the prior")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)

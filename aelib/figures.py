@@ -102,6 +102,23 @@ def add_background(fig: go.Figure, picture, x_range: tuple[float, float], y_rang
     return fig
 
 
+def add_gaussians(fig: go.Figure, weights, centres, covariances, name: str = "the prior's Gaussians") -> go.Figure:
+    """Draw a mixture of 2-D Gaussians as the ellipses two standard deviations out, one dotted line
+    trace for all of them. Components with under a fifth of an equal share of the weight are left
+    out: the mixture barely draws from them."""
+    w, c, cov = (np.asarray(_array(a), dtype=float) for a in (weights, centres, covariances))
+    circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, 49)), np.sin(np.linspace(0, 2 * np.pi, 49))])  # (2, 49)
+    xs: list = []
+    ys: list = []
+    for k in np.flatnonzero(w >= 0.2 / len(w)):
+        ring = c[k, :, None] + 2 * np.linalg.cholesky(cov[k] + 1e-9 * np.eye(2)) @ circle  # (2, 49)
+        xs += [*ring[0], None]
+        ys += [*ring[1], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip",
+                             line=dict(color="#222222", width=1.2, dash="dot")))
+    return fig
+
+
 def label_histograms(histograms: list[list[int]], names: list[str], class_names: list[str],
                      height: int = 260) -> go.Figure:
     """Bars of how often each class was named, one series per set of digits, as shares."""

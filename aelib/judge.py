@@ -175,7 +175,7 @@ def recognisability(judge: Judge, images: torch.Tensor) -> dict:
 
 
 def prior_recognisability(model, judge: Judge, n: int = 2000, seed: int = 0) -> dict:
-    """`recognisability` of n codes drawn from the prior N(0, I) and decoded by `model`."""
+    """`recognisability` of n codes drawn from the model's prior and decoded by `model`."""
     from aelib.latent import sample_prior
 
     return recognisability(judge, sample_prior(model, n, seed=seed)[1])

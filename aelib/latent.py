@@ -109,9 +109,10 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw n codes from N(0, I) and decode them: (codes (n, D), images (n, 28, 28))."""
+    """Draw n codes from the model's prior (N(0, I) unless it learned one) and decode them:
+    (codes (n, D), images (n, 28, 28))."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None
-    z = torch.randn(n, model.latent_dim, generator=g)
+    z = model.prior_sample(n, generator=g)  # (n, D)
     return z, decode(model, z)
 
 
@@ -181,6 +182,19 @@ class PCAPlane:
     def lift(self, points: torch.Tensor) -> torch.Tensor:
         """(N, 2) plane coordinates -> (N, D) full codes, on the plane through the mean."""
         return self.mean + torch.as_tensor(points, dtype=torch.float32) @ self.components
+
+
+@torch.no_grad()
+def prior_gaussians(model: Autoencoder, plane: PCAPlane) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """A learned mixture prior as it lies in the plane: (weights (K,), centres (K, 2), covariances
+    (K, 2, 2)), or None for a model with the fixed N(0, I) prior."""
+    prior = getattr(model, "prior", None)
+    if prior is None:
+        return None
+    scale = prior.scale_tril().float().cpu()
+    a = plane.components  # (2, D)
+    covariances = a @ (scale @ scale.transpose(1, 2)) @ a.T  # (K, D, D) -> (K, 2, 2)
+    return prior.logits.float().softmax(0).cpu(), plane.project(prior.means.float().cpu()), covariances
 
 
 class LatentMap:

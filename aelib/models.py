@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -10,6 +12,7 @@ from aelib.config import ModelConfig
 
 IMAGE_SHAPE = (1, 28, 28)
 PIXELS = 28 * 28
+LOG_2PI = math.log(2 * math.pi)
 
 
 def check_images(x: torch.Tensor) -> None:
@@ -81,6 +84,17 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    @property
+    def prior_name(self) -> str:
+        """The prior its random codes come from, as a caption names it."""
+        return "the prior N(0, I)"
+
+    @torch.no_grad()
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes from the prior, on the CPU: (n, latent_dim). A plain autoencoder has no prior of
+        its own; it gets N(0, I), the one a VAE of the same code size is trained towards."""
+        return torch.randn(n, self.latent_dim, generator=generator)
+
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Training objective in nats per image. Denoising models see a corrupted input."""
         check_images(x)
@@ -89,8 +103,44 @@ class Autoencoder(nn.Module):
         return {"loss": recon, "recon": recon}
 
 
+class MixturePrior(nn.Module):
+    """A learned prior: a mixture of K full-covariance Gaussians whose weights, means and covariances
+    are trained with the rest of the model (a learned mixture prior, as in Tomczak & Welling's
+    VampPrior paper, 2018). N(0, I) leaves prior mass in the gaps between the clusters a VAE's codes
+    form; a mixture can follow the clusters, so fewer of its samples fall where the decoder draws
+    nothing clear."""
+
+    def __init__(self, components: int, latent_dim: int):
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(components))  # (K,) mixture weights before softmax
+        self.means = nn.Parameter(torch.randn(components, latent_dim))  # (K, D)
+        # Cholesky factors, stored with the log of their diagonal so they stay invertible; zeros = I.
+        self.scale_raw = nn.Parameter(torch.zeros(components, latent_dim, latent_dim))  # (K, D, D)
+
+    def scale_tril(self) -> torch.Tensor:
+        raw = self.scale_raw
+        return torch.tril(raw, diagonal=-1) + torch.diag_embed(raw.diagonal(dim1=1, dim2=2).exp())  # (K, D, D)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) for codes (N, D) -> (N,)."""
+        scale = self.scale_tril()
+        diff = (z.unsqueeze(0) - self.means.unsqueeze(1)).transpose(1, 2)  # (K, D, N)
+        white = torch.linalg.solve_triangular(scale, diff, upper=False)  # (K, D, N)
+        log_det = scale.diagonal(dim1=1, dim2=2).log().sum(-1, keepdim=True)  # (K, 1)
+        per_component = -0.5 * (white.pow(2).sum(1) + z.shape[1] * LOG_2PI) - log_det  # (K, N)
+        return torch.logsumexp(per_component + self.logits.log_softmax(0).unsqueeze(1), dim=0)  # (N,)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        weights, means, scale = self.logits.softmax(0).cpu(), self.means.cpu(), self.scale_tril().cpu()
+        k = torch.multinomial(weights, n, replacement=True, generator=generator)  # (n,)
+        eps = torch.randn(n, means.shape[1], 1, generator=generator)  # (n, D, 1)
+        return means[k] + (scale[k] @ eps).squeeze(-1)  # (n, D)
+
+
 class VAE(Autoencoder):
-    """A variational autoencoder with a diagonal Gaussian posterior and a N(0, I) prior.
+    """A variational autoencoder with a diagonal Gaussian posterior and a N(0, I) prior, or a learned
+    mixture prior when `config.prior_components` > 0.
 
     Subclasses set `self.encoder` (x -> features), `self.to_posterior` (features -> mu, logvar)
     and `self.decoder`.
@@ -98,6 +148,22 @@ class VAE(Autoencoder):
 
     variational = True
     metric = "loss"  # negative ELBO in nats per image
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        k = config.prior_components
+        self.prior = MixturePrior(k, config.latent_dim) if k else None
+
+    @property
+    def prior_name(self) -> str:
+        k = self.config.prior_components
+        return f"its learned prior, a mixture of {k} Gaussians" if k else super().prior_name
+
+    @torch.no_grad()
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if self.prior is None:
+            return super().prior_sample(n, generator)
+        return self.prior.sample(n, generator)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_images(x)
@@ -115,9 +181,15 @@ class VAE(Autoencoder):
         # z is always sampled, also at evaluation, so the reported figure is an honest
         # single-sample estimate of the negative ELBO (as in the PyTorch VAE example).
         mu, logvar = self.posterior(add_noise(x, self.config.noise))
-        logits = self.decoder(self.reparameterize(mu, logvar))
-        recon = bce_nats(logits, x)
-        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
+        z = self.reparameterize(mu, logvar)  # (N, latent_dim)
+        recon = bce_nats(self.decoder(z), x)
+        if self.prior is None:
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
+        else:
+            # No closed form against a mixture: the entropy of q(z|x) is exact, the cross-entropy
+            # with the prior a one-sample estimate at the z the decoder saw.
+            neg_entropy = -0.5 * (1 + LOG_2PI + logvar).sum(1)  # (N,)
+            kl = (neg_entropy - self.prior.log_prob(z)).mean()
         return {"loss": recon + kl, "recon": recon, "kl": kl}
 
 
@@ -297,6 +369,6 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = [
-    "Autoencoder", "VAE", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
+    "Autoencoder", "VAE", "MixturePrior", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
     "DenoisingConvAE", "ConvNetVAE", "check_images", "add_noise", "count_parameters",
 ]

@@ -149,3 +149,20 @@ register(Preset(
     None, "Improved VAE: convolutional encoder and decoder (32 and 64 filters, stride 2) around a "
     "256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the set.",
 ))
+register(Preset(
+    "vae-2d-mixture", MLPVAE,
+    ModelConfig("vae-2d-mixture", latent_dim=2, hidden=(512, 256), prior_components=50),
+    TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "Improved 2-D VAE with a learned prior: `vae-2d`'s layers, with a mixture of 50 Gaussians as the "
+    "prior in place of N(0, I), trained with the rest. The prior follows the clusters the codes form, so "
+    "fewer random codes fall between them; the best 2-D VAE of the set, in loss and in recognisable samples.",
+))
+register(Preset(
+    "vae-mixture", ConvNetVAE,
+    ModelConfig("vae-mixture", latent_dim=16, hidden=(256,), prior_components=200),
+    TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "Improved VAE with a learned prior: the `vae` preset's convolutional encoder and decoder around "
+    "a 16-number code, whose prior is a mixture of 200 full-covariance Gaussians trained with the rest "
+    "(the mixture prior of Tomczak & Welling, 2018). Drawn from that prior, its random digits are the most "
+    "recognisable of the set.",
+))

@@ -116,7 +116,11 @@ class Trainer:
         self.epochs_done = 0.0
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        params = self.model.parameters()
+        named = list(self.model.named_parameters())
+        params = [{"params": [p for n, p in named if not n.startswith("prior.")]}]
+        prior = [p for n, p in named if n.startswith("prior.")]
+        if prior:
+            params.append({"params": prior, "lr_scale": self.config.prior_lr_scale})
         if self.config.optimizer == "adadelta":
             return torch.optim.Adadelta(params, lr=self.config.lr)
         return torch.optim.Adam(params, lr=self.config.lr)
@@ -187,7 +191,7 @@ class Trainer:
                     yield self._event("stopped", step, message="Training stopped on request.")
                     return
                 for g in self.optimizer.param_groups:
-                    g["lr"] = self._lr_at(step)
+                    g["lr"] = self._lr_at(step) * g.get("lr_scale", 1.0)
                 x = to_float(self.train_images[perm[i * self.batch_size : (i + 1) * self.batch_size]])
                 losses = self.model.loss(x)
                 self.optimizer.zero_grad(set_to_none=True)

@@ -1,6 +1,6 @@
 """The digit judge's figures: recognisability of every shipped model, and the decoder's map speed.
 
-`python bench/judge.py [--samples 10000] [--write]` scores N(0, I) samples of each shipped checkpoint
+`python bench/judge.py [--samples 10000] [--write]` scores prior samples of each shipped checkpoint
 with the shipped judge (real test digits as the reference row), and times the explorer's painted
 plane (decode a 100x100 grid, judge every image) against the same judge without its folded batch
 norm, in the same run, on one CPU thread (as the server runs) and on all of them.
@@ -35,6 +35,8 @@ def scores(samples: int) -> list[tuple[str, str, dict]]:
             model = aelib.load(path, device="cpu")
             if model.metadata.get("dataset", "mnist") == dataset:
                 kind = f"{'VAE' if model.variational else 'AE'}, {model.latent_dim}-D"
+                if getattr(model, "prior", None) is not None:
+                    kind += f", learned prior ({model.config.prior_components} Gaussians)"
                 rows.append((path.name, kind, prior_recognisability(model, judge, samples)))
     return rows
 
@@ -76,7 +78,8 @@ def main() -> None:
         path = ROOT / "bench" / "RESULTS.md"
         block = "\n".join(["<!-- judge:start -->", "## The digit judge: `bench/judge.py`", "",
                            f"`python bench/judge.py --samples {args.samples} --write` on this 2-core CPU. "
-                           f"{args.samples:,} prior samples N(0, I) per model, seed 0.", "", *lines,
+                           f"{args.samples:,} samples per model from its prior (N(0, I) unless it learned one), "
+                           "seed 0.", "", *lines,
                            "<!-- judge:end -->"])
         text = path.read_text()
         if "<!-- judge:start -->" in text:

@@ -42,7 +42,7 @@ st.dataframe(rows, hide_index=True, use_container_width=True,
                             "BCE/pixel": st.column_config.NumberColumn(format="%.4f"),
                             "KL": st.column_config.NumberColumn(format="%.2f", help="nats per image, VAEs only")})
 st.caption("Test figures as measured when each was saved (loss and KL in nats per image). Recognisable: the share "
-           "of prior samples N(0, I) the digit judge names with at least 90% confidence; entropy of its labels in "
+           "of samples from each model's prior (N(0, I) unless it learned its own) the digit judge names with at least 90% confidence; entropy of its labels in "
            "bits (3.32 when all ten classes come out equally)"
            + (f" (real test digits: {real['confident_share']:.0%}, entropy {real['label_entropy']:.2f} bits)."
               if real else "."))
@@ -62,8 +62,8 @@ if test_images is not None:
 
 st.subheader("The same random codes, decoded by each")
 seed = st.number_input("Random seed", 0, 2**31 - 1, 0, key="cmp:seed")
-st.caption("36 codes from N(0, I), drawn with the same seed: models with codes of the same length decode the "
-           "very same codes.")
+st.caption("36 codes from each model's prior, drawn with the same seed: models with the N(0, I) prior and codes "
+           "of the same length decode the very same codes.")
 for col, (n, m) in zip(st.columns(len(models)), models.items()):
     col.markdown(f"`{n}`")
     samples = sample_prior(m, 36, seed=int(seed))[1]  # (36, 28, 28)

@@ -6,7 +6,7 @@ import torch
 import ui
 from aelib import figures
 from aelib.data import CLASS_NAMES
-from aelib.latent import decode, lerp, manifold, parse_code, slerp
+from aelib.latent import decode, lerp, manifold, parse_code, prior_gaussians, slerp
 
 MAX_SLIDERS = 32
 
@@ -44,6 +44,7 @@ if link.get("grid") in {"10", "14", "20", "30"}:
 for key, (lo, hi) in zip(keys, ranges):
     st.session_state.setdefault(key, min(max(0.0, lo), hi))
 st.session_state.setdefault("explore:painted", True)
+st.session_state.setdefault("explore:prior", True)
 st.session_state.setdefault("explore:grid", 14)
 
 
@@ -110,6 +111,10 @@ def decode_view() -> None:
                 marked=spot, axis_titles=("z1", "z2") if dims == 2 else ("PC1", "PC2"))
             if st.session_state.get("explore:painted") and (picture := ui.decoder_picture(path)) is not None:
                 figures.add_background(fig, picture, lmap.x_range, lmap.y_range)
+            # Only in 2-D: through a longer code, the plane cuts every Gaussian and the ellipses pile up.
+            gaussians = prior_gaussians(model, lmap.plane) if dims == 2 else None
+            if gaussians is not None and st.session_state.get("explore:prior"):
+                figures.add_gaussians(fig, *gaussians)
             st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points",
                             config=ui.STILL)
             st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
@@ -117,6 +122,10 @@ def decode_view() -> None:
                       help="Decodes a 100x100 grid of spots and lets the digit judge (a CNN classifier) name "
                            "each one: the colour is its verdict, faint where it is unsure, so pale regions "
                            "are where the decoder draws nothing recognisable.")
+            if gaussians is not None:
+                st.toggle("Show the Gaussians of its learned prior", key="explore:prior",
+                          help="This VAE learned its prior as a mixture of Gaussians: dotted ellipses, two "
+                               "standard deviations out, show where it draws its random codes.")
             if st.session_state.get("explore:painted") and ui.judge(dataset) is None:
                 st.info(f"No digit judge for {dataset} in checkpoints/judges/; train one with "
                         f"`python -m aelib judge --dataset {dataset} --out checkpoints/judges/{dataset}.pt`.")

@@ -27,7 +27,7 @@ c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 side = c1.select_slider("Grid", [4, 6, 8, 10, 16], 8, format_func=lambda n: f"{n}x{n}", key="gen:side")
 seed = c2.number_input("Random seed", 0, 2**31 - 1, 0, key="gen:seed",
                        help="The same seed draws the same codes, on every model.")
-modes = ["the prior N(0, I)"] + (["one Gaussian per class (balanced)"] if lmap is not None else [])
+modes = [model.prior_name] + (["one Gaussian per class (balanced)"] if lmap is not None else [])
 mode = c3.radio("Draw codes from", modes, horizontal=True, key="gen:mode",
                 help="Per class: a Gaussian fitted to the codes of each class's test digits, drawn in turn, so "
                      "every class comes out equally often and each digit's intended class is known.")
@@ -109,6 +109,6 @@ for col, path, imgs in [(left, aes[ae_name], decode(ui.model(aes[ae_name]), z)),
                 height=330, overlay=z, overlay_name="the 64 random codes", legend=False),
                 key=f"gen:map:{path}", config=ui.STILL)
 st.caption("Under each grid, the model's map of the test digits (coloured by class) with the 64 random codes as "
-           "black crosses. The VAE was trained to keep its codes near N(0, I), so random codes land among real "
+           "black crosses, drawn from the VAE's prior. The VAE was trained to keep its codes near that prior, so they land among real "
            "ones and decode to digits. The plain autoencoder put its codes wherever it liked: the crosses miss most of its map, "
            "and what lies between its clusters was never trained to be a digit. Its latent space is not dense.")

@@ -8,7 +8,9 @@ from aelib.presets import PRESETS
 st.title("Presets")
 st.caption("Faithful presets rebuild the exact layers of a reference walkthrough (S1–S5); improved ones sit beside them.")
 st.table([
-    {"preset": p.name, "kind": "VAE" if p.variational else "AE", "latent": p.config.latent_dim,
+    {"preset": p.name,
+     "kind": ("VAE, learned prior" if p.config.prior_components else "VAE") if p.variational else "AE",
+     "latent": p.config.latent_dim,
      "parameters": f"{count_parameters(p.model_class(p.config)):,}", "seed": p.seed_ref or "improved",
      "origin": p.origin}
     for p in PRESETS.values()

@@ -37,9 +37,16 @@ batch = c3.select_slider("Batch size", sorted({*BATCHES, r.batch_size}), r.batch
 lr = c4.select_slider("Learning rate", sorted({*RATES, r.lr}), r.lr, disabled=busy, key=f"train:{preset}:lr",
                       format_func=lambda v: f"{v:g}", help=f"Optimizer: {r.optimizer}.")
 c1, c2, c3, c4 = st.columns(4)
-noise = c1.slider("Input noise", 0.0, 1.0, float(p.config.noise), 0.05, disabled=busy or p.variational,
-                  key=f"train:{preset}:noise",
-                  help="Corrupt the inputs with this much Gaussian noise and learn to undo it (S4 uses 0.4).")
+if p.variational:
+    mixture = c1.number_input("Prior: learned Gaussians", 0, 500, p.config.prior_components, disabled=busy,
+                              key=f"train:{preset}:prior",
+                              help="0 keeps the standard prior N(0, I). K learns a mixture of K Gaussians along with "
+                                   "the model: it can follow the clusters of the codes, so more random samples "
+                                   "land on real-looking digits.")
+else:
+    noise = c1.slider("Input noise", 0.0, 1.0, float(p.config.noise), 0.05, disabled=busy,
+                      key=f"train:{preset}:noise",
+                      help="Corrupt the inputs with this much Gaussian noise and learn to undo it (S4 uses 0.4).")
 seed = c2.number_input("Seed", 0, 2**31 - 1, r.seed, disabled=busy, key=f"train:{preset}:seed")
 dataset = c3.radio("Dataset", list(CLASS_NAMES), disabled=busy, key=f"train:{preset}:dataset", horizontal=True,
                    format_func={"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get)
@@ -49,7 +56,9 @@ limit = c4.select_slider("Training images", LIMITS, 60_000, disabled=busy, key=f
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Start training", type="primary", disabled=busy, use_container_width=True, key="train:start"):
     overrides = {} if p.latent_fixed else {"latent_dim": int(latent)}
-    if not p.variational:
+    if p.variational:
+        overrides["prior_components"] = int(mixture)
+    else:
         overrides["noise"] = float(noise)
     config = recipe(preset, epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed),
                     dataset=dataset, limit=None if limit == 60_000 else int(limit), snapshots=True,

@@ -260,11 +260,11 @@ def test_train_stop_ends_the_run(with_data, own_checkpoints):
     assert at.button(key="train:start").disabled is False
 
 
-@pytest.mark.parametrize("field", ["epochs", "seed", "latent"])
+@pytest.mark.parametrize("field", ["epochs", "seed", "latent", "prior"])
 def test_train_zero_or_negative_settings_are_refused(field, with_data):
     at = _train_page("vae-2d", epochs=3)
     low = at.number_input(key=f"train:vae-2d:{field}").min
-    for bad in (0, -3) if field != "seed" else (-1,):
+    for bad in (0, -3) if field not in ("seed", "prior") else (-1,):
         at.number_input(key=f"train:vae-2d:{field}").set_value(bad).run()
         assert not at.exception
         assert at.number_input(key=f"train:vae-2d:{field}").value >= low >= 0  # not taken: back to a valid value
@@ -273,6 +273,7 @@ def test_train_zero_or_negative_settings_are_refused(field, with_data):
 
 def test_train_save_while_it_trains_on(with_data, own_checkpoints):
     at = _train_page("vae-2d", epochs=200)
+    at.number_input(key="train:vae-2d:prior").set_value(10).run()  # with a learned mixture prior
     at.button(key="train:start").click().run()
     job = at.session_state["job"]
     t0 = time.time()
@@ -287,6 +288,9 @@ def test_train_save_while_it_trains_on(with_data, own_checkpoints):
     assert any("training goes on" in m.value for m in at.success)
     meta = aelib.read_metadata(own_checkpoints / "trained" / "mid-run.pt")
     assert meta["epochs"] >= 1 and "during training" in meta["outcome"]
+    assert meta["config"]["prior_components"] == 10
+    saved = aelib.load(own_checkpoints / "trained" / "mid-run.pt")
+    assert saved.prior is not None and saved.prior.means.shape == (10, 2)
     assert at.session_state["model"] == "trained/mid-run.pt"
     job.stop()
     _until_finished(at)

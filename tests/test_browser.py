@@ -156,6 +156,21 @@ def test_fashion_mnist_end_to_end_explore_and_generate(session):
         page.close()
 
 
+def test_a_learned_prior_is_what_generate_draws_from(session):
+    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    try:
+        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-mixture.pt")
+        B.wait_explorer(page)
+        B.goto_page(page, "Generate")
+        page.get_by_text("drawn from its learned prior, a mixture of 200 Gaussians").wait_for(timeout=60_000)
+        page.locator(".legendtext", has_text="real test set").wait_for(timeout=60_000)
+        B.settle(page, timeout=60_000)
+        no_exception(page)
+        page.screenshot(path=SHOTS / "generate-mixture.png")
+    finally:
+        page.close()
+
+
 def _training_processes() -> list[int]:
     """Pids of running `python -m aelib.jobs` children."""
     pids = []

@@ -1,6 +1,7 @@
 """Figure builders and the explorer's latent map, checked without a browser."""
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 
 from aelib import build, figures
@@ -124,3 +125,20 @@ def test_label_histograms_draw_shares_and_tiles_get_their_labels():
     assert list(fig.data[0].y) == [0.5, 0.5, 0.0] and list(fig.data[1].y) == [0.25, 0.25, 0.5]
     sheet = figures.label_tiles(figures.image(torch.zeros(56, 84)), list("abcdef"), cols=3)
     assert [(a.text, a.x, a.y) for a in sheet.layout.annotations][4] == ("e", 27.5, 27.5)
+
+
+def test_prior_gaussians_are_drawn_two_standard_deviations_out():
+    weights = torch.tensor([0.5, 0.49, 0.01])  # the last is too light to draw
+    centres = torch.tensor([[0.0, 0.0], [3.0, 1.0], [9.0, 9.0]])
+    covs = torch.stack([torch.tensor([[1.0, 0.5], [0.5, 2.0]]), torch.eye(2) * 0.25, torch.eye(2)])
+    fig = figures.add_gaussians(go.Figure(), weights, centres, covs)
+    line = fig.data[-1]
+    xs, ys = np.array(line.x, dtype=float), np.array(line.y, dtype=float)
+    rings = np.split(np.stack([xs, ys], 1), np.flatnonzero(np.isnan(xs)) + 1)
+    rings = [r[~np.isnan(r[:, 0])] for r in rings if len(r[~np.isnan(r[:, 0])])]
+    assert len(rings) == 2
+    for ring, c, cov in zip(rings, centres, covs):
+        d = ring - c.numpy()
+        maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov.numpy()), d)
+        assert np.allclose(maha, 4.0, atol=1e-6)  # every point is 2 standard deviations out
+    assert line.hoverinfo == "skip"  # clicks go through to the map underneath

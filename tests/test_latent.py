@@ -5,7 +5,7 @@ import torch
 
 from aelib import build
 from aelib.latent import (ClassGaussians, PCAPlane, decode, encode_dataset, grid_points, lerp, manifold,
-                          sample_prior, slerp, tile)
+                          prior_gaussians, sample_prior, slerp, tile)
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +101,22 @@ def test_class_gaussians_sample_balanced_codes_near_each_class():
     assert ((z - centres[lab]).norm(dim=1) < 3).all()  # each code near its own class's centre
     assert torch.equal(gauss.sample(200, seed=1)[0], z)  # seeded
     assert torch.allclose(z[lab == 4].std(0), torch.full((3,), 0.5), atol=0.25)
+
+
+def test_prior_gaussians_in_the_plane():
+    plain = build("vae-2d", seed=0)
+    assert prior_gaussians(plain, PCAPlane.identity(2)) is None
+    model = build("vae-2d", seed=0, prior_components=3)
+    weights, centres, covs = prior_gaussians(model, PCAPlane.identity(2))
+    scale = model.prior.scale_tril().detach()
+    assert torch.allclose(weights, torch.full((3,), 1 / 3))
+    assert torch.allclose(centres, model.prior.means.detach())
+    assert torch.allclose(covs, scale @ scale.transpose(1, 2))
+    # In a plane through a longer code: the covariance seen along the plane's two axes.
+    deep = build("vae", seed=0, latent_dim=5, prior_components=2)
+    plane = PCAPlane(torch.zeros(5), torch.eye(5)[[1, 3]])  # the plane of dimensions 2 and 4
+    _, centres, covs = prior_gaussians(deep, plane)
+    scale = deep.prior.scale_tril().detach()
+    full = scale @ scale.transpose(1, 2)
+    assert torch.allclose(centres, deep.prior.means.detach()[:, [1, 3]])
+    assert torch.allclose(covs, full[:, [1, 3]][:, :, [1, 3]], atol=1e-6)

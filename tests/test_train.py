@@ -120,7 +120,8 @@ def test_snapshots_and_batch_larger_than_data(synth):
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=-1), dict(lr=0.0), dict(lr=-1e-3),
-                                 dict(lr=math.nan), dict(optimizer="sgd"), dict(limit=0)])
+                                 dict(lr=math.nan), dict(optimizer="sgd"), dict(limit=0),
+                                 dict(prior_lr_scale=0)])
 def test_invalid_settings_are_refused(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
@@ -130,3 +131,26 @@ def test_schedule_cosine_anneals_to_zero(synth):
     t = make("mlp-vae", synth, schedule="cosine", lr=1e-3)
     assert t._lr_at(0) == pytest.approx(1e-3)
     assert t._lr_at(t.total_steps) == pytest.approx(0, abs=1e-12)
+
+
+def test_a_learned_prior_trains_at_its_own_rate_and_fits_the_codes(synth):
+    def gain(scale: float) -> tuple[Trainer, float]:
+        """How much closer the prior came to the codes: log p(codes) under the trained prior minus
+        under the prior it started as."""
+        t = make("vae-mixture", synth, epochs=3, schedule="cosine", prior_lr_scale=scale)
+        start = [p.detach().clone() for p in t.model.prior.parameters()]
+        list(t.run())
+        codes = t.model.encode(t.test_images.float() / 255).detach()
+        fitted = float(t.model.prior.log_prob(codes).mean())
+        with torch.no_grad():
+            for p, s in zip(t.model.prior.parameters(), start, strict=True):
+                p.copy_(s)
+        return t, fitted - float(t.model.prior.log_prob(codes).mean())
+
+    t, slow = gain(1.0)
+    rest, prior = t.optimizer.param_groups
+    assert {id(p) for p in prior["params"]} == {id(p) for p in t.model.prior.parameters()}
+    assert prior["lr_scale"] == 1.0 and "lr_scale" not in rest
+    t, fast = gain(10.0)
+    assert t.optimizer.param_groups[1]["lr_scale"] == 10.0
+    assert 0 < slow < fast - 0.5, (slow, fast)  # a faster prior follows the codes more closely
