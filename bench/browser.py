@@ -139,7 +139,7 @@ def empty_spot(page) -> tuple[float, float]:
         const el = [...document.querySelectorAll('.js-plotly-plot')].find(e => e.data && e.data.some(t => t.name === 'click grid'));
         const L = el._fullLayout, xa = L.xaxis, ya = L.yaxis;
         const pts = [];
-        el._fullData.forEach(t => { if (t.name !== 'click grid' && t.x && t.visible === true) Array.from(t.x).forEach((x, i) => pts.push([xa.d2p(x), ya.d2p(t.y[i])])); });
+        el._fullData.forEach(t => { if (t.name !== 'click grid' && t.x && t.visible === true) Array.from(t.x).forEach((x, i) => { if (x !== null && t.y[i] !== null) pts.push([xa.d2p(x), ya.d2p(t.y[i])]); }); });
         for (const fy of [0.1, 0.9, 0.2, 0.8, 0.3]) for (const fx of [0.1, 0.9, 0.2, 0.8, 0.3]) {
             const px = fx * xa._length, py = fy * ya._length;
             if (pts.every(([a, b]) => (a - px) ** 2 + (b - py) ** 2 > 144)) return [fx, fy];

@@ -38,7 +38,7 @@ else:
     z, wanted = ClassGaussians(lmap.codes, lmap.labels, len(names)).sample(side * side, seed=int(seed))
     digits = decode(model, z)
 sheet = tile(digits, side, side)
-st.markdown(f"**{side * side} codes drawn from {mode} and decoded by `{choice}`** ({model.latent_dim} numbers each)")
+st.markdown(f"**{side * side} codes drawn from {mode}, decoded by `{choice}`** ({model.latent_dim} numbers each)")
 if not model.variational and mode == modes[0]:
     st.caption("This is a plain autoencoder: nothing in its training made its codes follow N(0, I), so "
                "expect smudges where the random codes fall outside the region it uses. See the comparison below.")

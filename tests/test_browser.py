@@ -156,10 +156,17 @@ def test_fashion_mnist_end_to_end_explore_and_generate(session):
         page.close()
 
 
-def test_a_learned_prior_is_what_generate_draws_from(session):
+def test_a_learned_prior_on_the_map_and_in_generate(session):
     page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    base = session.url.split("?")[0].rsplit("/", 1)[0]
     try:
-        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-mixture.pt")
+        page.goto(base + "/explorer?model=vae-2d-mixture.pt")
+        B.wait_explorer(page)
+        page.locator(".legendtext", has_text="the prior's Gaussians").wait_for(timeout=30_000)  # its ellipses
+        B.settle(page, timeout=60_000)
+        no_exception(page)
+        page.screenshot(path=SHOTS / "explorer-mixture.png")
+        page.goto(base + "/explorer?model=vae-mixture.pt")  # a new load is a new session: the link counts again
         B.wait_explorer(page)
         B.goto_page(page, "Generate")
         page.get_by_text("drawn from its learned prior, a mixture of 200 Gaussians").wait_for(timeout=60_000)
