@@ -42,8 +42,8 @@ st.dataframe(rows, hide_index=True, use_container_width=True,
                             "BCE/pixel": st.column_config.NumberColumn(format="%.4f"),
                             "KL": st.column_config.NumberColumn(format="%.2f", help="nats per image, VAEs only")})
 st.caption("Test figures as measured when each was saved (loss and KL in nats per image). Recognisable: the share "
-           "of samples from each model's prior (N(0, I) unless it learned its own) the digit judge names with at least 90% confidence; entropy of its labels in "
-           "bits (3.32 when all ten classes come out equally)"
+           "of samples from each model's prior (N(0, I) unless it learned its own) the digit judge names with at "
+           "least 90% confidence; entropy of its labels in bits (3.32 when all ten classes come out equally)"
            + (f" (real test digits: {real['confident_share']:.0%}, entropy {real['label_entropy']:.2f} bits)."
               if real else "."))
 

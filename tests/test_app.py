@@ -135,6 +135,21 @@ def test_interpolation_between_test_digits_and_between_chosen_spots(with_data):
     assert not at.exception
 
 
+def test_explorer_draws_a_learned_priors_gaussians_in_2d_only(with_data):
+    at = page("explorer.py")
+    at.session_state["model"] = "vae-2d-mixture.pt"
+    at.run()
+    assert not at.exception
+    assert "the prior's Gaussians" in next(c for c in charts(at) if "click grid" in c)
+    at.toggle(key="explore:prior").set_value(False).run()
+    assert "the prior's Gaussians" not in next(c for c in charts(at) if "click grid" in c)
+    at.toggle(key="explore:prior").set_value(True).run()
+    at.session_state["model"] = "vae-2d.pt"  # N(0, I): nothing to draw, no toggle
+    at.run()
+    assert not at.exception and not any(t.key == "explore:prior" for t in at.toggle)
+    assert "the prior's Gaussians" not in next(c for c in charts(at) if "click grid" in c)
+
+
 def test_explorer_paints_the_plane_by_the_judges_verdict_and_plays_the_history(with_data):
     at = page("explorer.py").run()
     the_map = next(c for c in charts(at) if "click grid" in c)
