@@ -147,7 +147,7 @@ register(Preset(
     ModelConfig("vae", latent_dim=32, hidden=(256,)),
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
     None, "Improved VAE: convolutional encoder and decoder (32 and 64 filters, stride 2) around a "
-    "256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the set.",
+    "256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the N(0, I) VAEs.",
 ))
 register(Preset(
     "vae-2d-mixture", MLPVAE,
@@ -164,5 +164,5 @@ register(Preset(
     None, "Improved VAE with a learned prior: the `vae` preset's convolutional encoder and decoder around "
     "a 16-number code, whose prior is a mixture of 200 full-covariance Gaussians trained with the rest "
     "(the mixture prior of Tomczak & Welling, 2018). Drawn from that prior, its random digits are the most "
-    "recognisable of the set.",
+    "recognisable of the set, and its likelihood the best.",
 ))

@@ -40,7 +40,8 @@ for n, m in models.items():
 st.dataframe(rows, hide_index=True, use_container_width=True,
              column_config={"test loss": st.column_config.NumberColumn(format="%.2f", help="nats per image"),
                             "BCE/pixel": st.column_config.NumberColumn(format="%.4f"),
-                            "KL": st.column_config.NumberColumn(format="%.2f", help="nats per image, VAEs only")})
+                            "KL": st.column_config.NumberColumn(format="%.2f", help="nats per image, VAEs only"),
+                            "train s": st.column_config.NumberColumn(format="%.0f", help="seconds of training")})
 st.caption("Test figures as measured when each was saved (loss and KL in nats per image). Recognisable: the share "
            "of samples from each model's prior (N(0, I) unless it learned its own) the digit judge names with at "
            "least 90% confidence; entropy of its labels in bits (3.32 when all ten classes come out equally)"

@@ -140,12 +140,12 @@ def test_a_learned_prior_trains_at_its_own_rate_and_fits_the_codes(synth):
         t = make("vae-mixture", synth, epochs=3, schedule="cosine", prior_lr_scale=scale)
         start = [p.detach().clone() for p in t.model.prior.parameters()]
         list(t.run())
-        codes = t.model.encode(t.test_images.float() / 255).detach()
-        fitted = float(t.model.prior.log_prob(codes).mean())
         with torch.no_grad():
+            codes = t.model.encode(t.test_images.float() / 255)
+            fitted = float(t.model.prior.log_prob(codes).mean())
             for p, s in zip(t.model.prior.parameters(), start, strict=True):
                 p.copy_(s)
-        return t, fitted - float(t.model.prior.log_prob(codes).mean())
+            return t, fitted - float(t.model.prior.log_prob(codes).mean())
 
     t, slow = gain(1.0)
     rest, prior = t.optimizer.param_groups
