@@ -151,11 +151,12 @@ register(Preset(
 ))
 register(Preset(
     "vae-2d-mixture", MLPVAE,
-    ModelConfig("vae-2d-mixture", latent_dim=2, hidden=(512, 256), prior_components=50),
+    ModelConfig("vae-2d-mixture", latent_dim=2, hidden=(1024, 512, 256), prior_components=50),
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
-    None, "Improved 2-D VAE with a learned prior: `vae-2d`'s layers, with a mixture of 50 Gaussians as the "
-    "prior in place of N(0, I), trained with the rest. The prior follows the clusters the codes form, so "
-    "fewer random codes fall between them; the best 2-D VAE of the set, in loss and in recognisable samples.",
+    None, "Improved 2-D VAE with a learned prior: a deeper dense VAE (784-1024-512-256-2) whose prior is a "
+    "mixture of 50 full-covariance Gaussians in place of N(0, I), trained with the rest. The prior follows "
+    "the clusters the codes form, so fewer random codes fall between them; the best 2-D VAE of the set, in "
+    "loss and in recognisable samples.",
 ))
 register(Preset(
     "vae-mixture", ConvNetVAE,
