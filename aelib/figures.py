@@ -107,7 +107,8 @@ def add_gaussians(fig: go.Figure, weights, centres, covariances, name: str = "th
     trace for all of them. Components with under a fifth of an equal share of the weight are left
     out: the mixture barely draws from them."""
     w, c, cov = (np.asarray(_array(a), dtype=float) for a in (weights, centres, covariances))
-    circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, 49)), np.sin(np.linspace(0, 2 * np.pi, 49))])  # (2, 49)
+    angles = np.linspace(0, 2 * np.pi, 49)
+    circle = np.stack([np.cos(angles), np.sin(angles)])  # (2, 49)
     xs: list = []
     ys: list = []
     for k in np.flatnonzero(w >= 0.2 / len(w)):

@@ -109,6 +109,6 @@ for col, path, imgs in [(left, aes[ae_name], decode(ui.model(aes[ae_name]), z)),
                 height=330, overlay=z, overlay_name="the 64 random codes", legend=False),
                 key=f"gen:map:{path}", config=ui.STILL)
 st.caption("Under each grid, the model's map of the test digits (coloured by class) with the 64 random codes as "
-           "black crosses, drawn from the VAE's prior. The VAE was trained to keep its codes near that prior, so they land among real "
-           "ones and decode to digits. The plain autoencoder put its codes wherever it liked: the crosses miss most of its map, "
+           "black crosses, drawn from the VAE's prior. The VAE was trained to keep its codes near that prior, "
+           "so they land among real ones and decode to digits. The plain autoencoder put its codes wherever it liked: the crosses miss most of its map, "
            "and what lies between its clusters was never trained to be a digit. Its latent space is not dense.")
