@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-import ui
+from ui import training
 
 st.set_page_config(page_title="Autoencoder explorer", layout="wide")
 page = st.navigation([
@@ -16,4 +16,4 @@ page = st.navigation([
 ])
 page.run()
 if page.title != "Train":  # the Train page shows the run in full
-    ui.job_badge()
+    training.badge()

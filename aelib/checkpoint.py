@@ -109,7 +109,7 @@ def _read(path: str | os.PathLike | io.BytesIO, label: str | None = None) -> dic
         else:
             reason = f"it is truncated or corrupt ({' '.join(str(e).split())[:120]})"
         raise ValueError(f"{path} is not a readable aelib checkpoint: {reason}. Use a file written by "
-                         "aelib.save() or by this app, or train it again.") from None
+                         "aelib.save(), or train it again.") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is a PyTorch file but not an aelib checkpoint (no '{FORMAT}' header); "
                          "save models with aelib.save().")
@@ -166,12 +166,12 @@ def _rebuild(payload: dict, path, device: torch.device | str | None) -> Autoenco
     return model.to(pick_device(device)).eval()
 
 
-MAX_UPLOAD_BYTES = 16 * 2**20  # twice the largest shipped checkpoint
+MAX_CHECKPOINT_BYTES = 16 * 2**20  # twice the largest shipped checkpoint
 
 
-def adopt(data: bytes, folder: str | os.PathLike, name: str, max_bytes: int = MAX_UPLOAD_BYTES,
+def adopt(data: bytes, folder: str | os.PathLike, name: str, max_bytes: int = MAX_CHECKPOINT_BYTES,
           replace: bool = False) -> Path:
-    """Check that `data` (an uploaded file) is a checkpoint this aelib can rebuild, then write it to
+    """Check that `data` (the bytes of a file) is a checkpoint this aelib can rebuild, then write it to
     `folder/name.pt` atomically. Raises ValueError with the reason, having written nothing, when it
     is too big, unreadable, a pickle of anything but weights, or weights for another model."""
     path = path_for(folder, name)
@@ -179,8 +179,8 @@ def adopt(data: bytes, folder: str | os.PathLike, name: str, max_bytes: int = MA
         raise ValueError(f"{path.name} is {len(data) / 2**20:.1f} MB; a checkpoint here may be at most "
                          f"{max_bytes / 2**20:.0f} MB. Save it with half=True, or pick a smaller model.")
     if not data:
-        raise ValueError(f"{path.name} is empty (0 bytes); upload the .pt file that aelib.save() wrote.")
-    taken = ValueError(f"{path.name} already exists; rename the file and upload it again.")
+        raise ValueError(f"{path.name} is empty (0 bytes); use the .pt file that aelib.save() wrote.")
+    taken = ValueError(f"{path.name} already exists in {path.parent}; choose another name.")
     if path.exists() and not replace:
         raise taken
     _rebuild(_read(io.BytesIO(data), label=path.name), path.name, "cpu")

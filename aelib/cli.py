@@ -1,92 +1,93 @@
-"""Command line: `python -m aelib presets | train | eval | bench | judge | augment`."""
+"""Command line: `aelib presets | train | eval | bench | judge | augment` (or `python -m aelib ...`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
+from typing import Iterable
 
 import torch
 
 from aelib import presets as P
 from aelib.models import count_parameters
 
+DATASETS = ["mnist", "fashion-mnist"]
 
-def progress_line(ev, width: int = 28) -> str:
-    """One terminal line drawn from a training event."""
-    filled = int(width * ev.fraction)
-    bar = "#" * filled + "-" * (width - filled)
-    loss = ev.train.get("loss")
-    parts = [f"[{bar}] {100 * ev.fraction:5.1f}%", f"epoch {ev.epoch:5.2f}", f"step {ev.step}/{ev.total_steps}"]
-    if loss is not None:
-        parts.append(f"loss {loss:8.3f}")
-    parts.append(f"{ev.samples_per_s:8.0f} img/s")
-    if ev.eta == ev.eta:
-        parts.append(f"{ev.elapsed:6.1f}s elapsed, {ev.eta:6.1f}s left")
-    return " | ".join(parts)
+
+def show_progress(events: Iterable, metric: str):
+    """Render training events: a progress bar on a terminal (plain lines otherwise) and a line per
+    evaluation; returns the final event."""
+    from tqdm import tqdm
+
+    bar = tqdm(unit="step", dynamic_ncols=True, disable=None)  # None: no bar when output is not a terminal
+    for ev in events:
+        bar.total = ev.total_steps
+        bar.update(ev.step - bar.n)
+        if ev.kind == "step":
+            bar.set_postfix_str(f"epoch {ev.epoch:.2f}, loss {ev.train['loss']:.3f}, {ev.samples_per_s:,.0f} img/s",
+                                refresh=False)
+        elif ev.kind == "eval":
+            t = ev.test
+            extra = f" (recon {t['recon']:.2f} + kl {t['kl']:.2f})" if "kl" in t else ""
+            bar.write(f"epoch {ev.epoch:.2f}: test {metric} {t[metric]:.4f}{extra}")
+        elif ev.final:
+            bar.close()
+            print(ev.message, flush=True)
+            return ev
+    bar.close()
+    return None
 
 
 def cmd_presets(args) -> int:
-    rows = []
-    for p in P.PRESETS.values():
-        model = p.model_class(p.config)
-        rows.append((p.name, "VAE" if p.variational else "AE", p.config.latent_dim,
-                     count_parameters(model), p.seed_ref or "improved", p.origin))
     print(f"{'preset':<19} {'kind':<4} {'latent':>6} {'params':>10}  {'seed':<8} origin")
-    for name, kind, d, n, seed, origin in rows:
-        print(f"{name:<19} {kind:<4} {d:>6} {n:>10,}  {seed:<8} {origin}")
+    for p in P.PRESETS.values():
+        n = count_parameters(p.model_class(p.config))
+        print(f"{p.name:<19} {'VAE' if p.variational else 'AE':<4} {p.config.latent_dim:>6} {n:>10,}  "
+              f"{p.seed_ref or 'improved':<8} {p.origin}")
     return 0
 
 
+def _judge_for(path: Path | None, dataset: str):
+    """The digit judge that scores a saved model's samples: `path`, else the project's shipped one
+    for the dataset when it is there, else None (the checkpoint then records no recognisability)."""
+    from aelib.judge import load_judge
+
+    default = Path("checkpoints") / "judges" / f"{dataset}.pt"
+    if path is None and not default.is_file():
+        print(f"No digit judge at {default}: the checkpoint records no recognisability (--judge sets one).")
+        return None
+    return load_judge(path or default)
+
+
 def cmd_train(args) -> int:
-    from aelib.checkpoint import save
     from aelib.device import describe_device, pick_device
+    from aelib.runs import save_run
     from aelib.train import Trainer
 
-    overrides = {}
-    if args.latent_dim is not None:
-        overrides["latent_dim"] = args.latent_dim
-    if args.noise is not None:
-        overrides["noise"] = args.noise
-    if args.prior_components is not None:
-        if not P.get_preset(args.preset).variational:
-            raise SystemExit(f"--prior-components needs a VAE preset; {args.preset} is a plain autoencoder.")
-        overrides["prior_components"] = args.prior_components
+    overrides = {k: getattr(args, k) for k in ("latent_dim", "noise", "prior_components")
+                 if getattr(args, k) is not None}
+    if "prior_components" in overrides and not P.get_preset(args.preset).variational:
+        raise SystemExit(f"--prior-components needs a VAE preset; {args.preset} is a plain autoencoder.")
     cfg_over = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "seed", "dataset", "limit",
                                               "target_loss", "schedule", "evals_per_epoch")
                 if getattr(args, k) is not None}
-    cfg_over["snapshots"] = args.history
-    config = P.recipe(args.preset, **cfg_over)
+    config = P.recipe(args.preset, snapshots=args.history, **cfg_over)
     model = P.build(args.preset, seed=config.seed, **overrides)
     device = pick_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    judge = _judge_for(args.judge, config.dataset)
     print(f"Training {args.preset} ({count_parameters(model):,} parameters, latent {model.latent_dim}) "
           f"on {config.dataset} with {describe_device(device)}", flush=True)
     trainer = Trainer(model, config, device=device, data_root=args.data)
-    metric = model.metric
-    last_draw = 0.0
-    final = None
-    for ev in trainer.run():
-        now = time.perf_counter()
-        if ev.kind == "step" and now - last_draw > 0.25 and sys.stdout.isatty():
-            print("\r" + progress_line(ev), end="", flush=True)
-            last_draw = now
-        elif ev.kind == "eval":
-            t = ev.test
-            extra = f" (recon {t['recon']:.2f} + kl {t['kl']:.2f})" if "kl" in t else ""
-            print(f"\r{progress_line(ev)}\n  test {metric} {t[metric]:.4f}{extra}", flush=True)
-        elif ev.final:
-            final = ev
-            print(("\n" if ev.kind != "done" else "") + ev.message, flush=True)
-    meta = trainer.checkpoint_metadata(final.kind if final else "unknown")
-    tensors = trainer.latent_history() if args.history else {}
+    final = show_progress(trainer.run(), model.metric)
     if final is not None and final.kind == "diverged":
         print("Not saving: the run diverged.", file=sys.stderr)
         return 1
-    path = save(trainer.model, args.out, meta, half=args.half, tensors=tensors)
+    path = save_run(trainer.result(final.kind if final else "unknown"), args.out, trainer.test_images, judge,
+                    half=args.half)
     print(f"Saved {path} ({path.stat().st_size / 1e6:.2f} MB). Wall time {trainer.elapsed:.1f} s.")
     return 0
 
@@ -94,7 +95,7 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from aelib.checkpoint import load
     from aelib.data import load_split
-    from aelib.train import evaluate
+    from aelib.metrics import evaluate
 
     rows = []
     for f in args.files:
@@ -102,13 +103,13 @@ def cmd_eval(args) -> int:
         images, _ = load_split(args.dataset or model.metadata.get("dataset", "mnist"), "test",
                                root=args.data, device=next(model.parameters()).device)
         m = evaluate(model, images)
-        rows.append((f, model.metadata, m))
+        rows.append({"file": str(f), "preset": model.metadata.get("preset"), **m})
         if not args.json:
             kl = f"  kl {m['kl']:.2f}" if "kl" in m else ""
             print(f"{f}: preset {model.config.preset}, loss {m['loss']:.2f} nats/image, "
                   f"recon {m['recon']:.2f}{kl}, bce/pixel {m['bce_per_pixel']:.4f}")
     if args.json:
-        print(json.dumps([{"file": str(f), "preset": meta.get("preset"), **m} for f, meta, m in rows], indent=1))
+        print(json.dumps(rows, indent=1))
     return 0
 
 
@@ -156,11 +157,10 @@ def cmd_augment(args) -> int:
                                             epochs=args.epochs, seed=args.seed):
         final[name] = ev.test_accuracy
         print(f"{name:<17} epoch {ev.epoch:>3}/{ev.epochs}  test accuracy {100 * ev.test_accuracy:.2f}%", flush=True)
-    width = 40
     print(f"\nA classifier trained on {args.real:,} real {dataset} digits, with and without {args.generated:,} "
           f"generated by {Path(args.model).name}:")
     for name, acc in final.items():  # a text bar chart: the CLI's picture
-        print(f"  {name:<17} {'#' * round(width * acc):<{width}} {100 * acc:.2f}%")
+        print(f"  {name:<17} {'#' * round(40 * acc):<40} {100 * acc:.2f}%")
     if args.chart:
         from aelib.figures import accuracy_bars
 
@@ -170,13 +170,7 @@ def cmd_augment(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m aelib", description="Train, evaluate and benchmark autoencoders.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-
-    sub.add_parser("presets", help="list every preset with its latent size, parameters and origin")
-
-    t = sub.add_parser("train", help="train a preset and write a checkpoint")
+def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--preset", required=True, choices=list(P.PRESETS))
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--latent-dim", type=int)
@@ -188,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lr", type=float)
     t.add_argument("--schedule", choices=["constant", "cosine"])
     t.add_argument("--seed", type=int)
-    t.add_argument("--dataset", choices=["mnist", "fashion-mnist"])
+    t.add_argument("--dataset", choices=DATASETS)
     t.add_argument("--limit", type=int, help="train on the first N images only")
     t.add_argument("--target-loss", type=float,
                    help="stop once the test metric reaches this (nats/image for VAEs, BCE/pixel for AEs)")
@@ -196,24 +190,25 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--history", action="store_true", help="keep latent positions of test digits per evaluation")
     t.add_argument("--half", action="store_true", help="store weights as float16")
     t.add_argument("--threads", type=int, help="CPU threads for torch")
+    t.add_argument("--judge", type=Path, help="the digit judge that scores the saved model's samples "
+                                              "(default: checkpoints/judges/DATASET.pt when there)")
 
+
+def _other_arguments(sub) -> list[argparse.ArgumentParser]:
     e = sub.add_parser("eval", help="print test metrics of checkpoints")
     e.add_argument("files", nargs="+")
-    e.add_argument("--dataset", choices=["mnist", "fashion-mnist"])
+    e.add_argument("--dataset", choices=DATASETS)
     e.add_argument("--json", action="store_true")
-
     b = sub.add_parser("bench", help="epoch time, decode latency and peak memory per preset")
     b.add_argument("--preset", action="append", choices=list(P.PRESETS))
     b.add_argument("--epoch-fraction", type=float, default=1.0, help="time this share of an epoch")
     b.add_argument("--json", action="store_true")
-
     j = sub.add_parser("judge", help="train the digit judge, a CNN classifier that scores generated digits")
-    j.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    j.add_argument("--dataset", choices=DATASETS, default="mnist")
     j.add_argument("--out", required=True, type=Path)
     j.add_argument("--epochs", type=int, default=8)
     j.add_argument("--seed", type=int, default=0)
     j.add_argument("--threads", type=int, help="CPU threads for torch")
-
     a = sub.add_parser("augment", help="does generated data help? a classifier on few real digits, with and "
                                        "without digits generated by a model")
     a.add_argument("--model", required=True, type=Path, help="the generating checkpoint")
@@ -222,15 +217,29 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--epochs", type=int, default=30)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--chart", type=Path, help="also write the result as a Plotly chart (HTML)")
+    return [e, b, j, a]
 
-    for p in (t, e, b, j, a):
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="aelib", description="Train, evaluate and benchmark autoencoders.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("presets", help="list every preset with its latent size, parameters and origin")
+    t = sub.add_parser("train", help="train a preset and write a checkpoint")
+    _train_arguments(t)
+    for p in (t, *_other_arguments(sub)):
         p.add_argument("--device", help="cuda, mps or cpu (default: best available, or $AELIB_DEVICE)")
         p.add_argument("--data", help="data folder (default: $AELIB_DATA or ./data)")
+    return ap
 
-    args = ap.parse_args(argv)
+
+COMMANDS = {"presets": cmd_presets, "train": cmd_train, "eval": cmd_eval, "bench": cmd_bench,
+            "judge": cmd_judge, "augment": cmd_augment}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        return {"presets": cmd_presets, "train": cmd_train, "eval": cmd_eval, "bench": cmd_bench,
-                "judge": cmd_judge, "augment": cmd_augment}[args.cmd](args)
+        return COMMANDS[args.cmd](args)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -89,14 +89,16 @@ def _load_cpu(dataset: str, split: str, root: str, download: bool) -> tuple[torc
     if not data_available(dataset, root):
         if not download:
             raise _missing_error(Path(root), folder, None)
-        from torchvision import datasets as tvd  # imported only to download: it costs about 1 s
+        from torchvision import datasets as tvd  # imported only to download: it is slow to import
 
         try:
             getattr(tvd, folder)(root, train=(split == "train"), download=True)
         except (RuntimeError, OSError) as e:  # no network, DNS failure, unwritable folder
             raise _missing_error(Path(root), folder, e) from None
     prefix = "train" if split == "train" else "t10k"
-    # Read the IDX files directly: faster than importing torchvision, and never writes beside them.
+    # The IDX files are read here, not by torchvision's MNIST class: that one needs the archives
+    # extracted beside themselves (writing into a shared data folder), and importing torchvision
+    # would hold up a server's first page by far more than this reader takes (bench/RESULTS.md).
     images = _read_idx(raw, f"{prefix}-images-idx3-ubyte").unsqueeze(1).contiguous()  # (N, 1, 28, 28)
     labels = _read_idx(raw, f"{prefix}-labels-idx1-ubyte").long()  # (N,)
     return images, labels
@@ -121,6 +123,11 @@ def load_split(
     images, labels = _load_cpu(dataset, split, str(data_root(root)), download)
     device = torch.device(device) if device is not None else torch.device("cpu")
     return images.to(device), labels.to(device)
+
+
+def random_subset(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n of the images, picked at random without repeats: the same n for the same seed."""
+    return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Plotly figure builders for the app: pure functions from tensors to figures, testable headless."""
+"""Plotly figure builders: pure functions from tensors to figures, testable without a browser."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import torch
+
+from aelib.judge import CONFIDENT
+from aelib.latent import LatentMap, tile
+from aelib.models import PIXELS
 
 # Ten distinct, colour-blind-friendly hues (Plotly's D3 palette), one per class.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -17,23 +21,19 @@ def _array(t) -> np.ndarray:
     return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
-def latent_scatter(
-    points,
-    labels,
-    class_names: list[str],
-    x_range: tuple[float, float],
-    y_range: tuple[float, float],
-    marked: tuple[float, float] | None = None,
-    grid_resolution: int = 80,
-    height: int = 520,
-    axis_titles: tuple[str, str] = ("z1", "z2"),
-    clickable: bool = True,
-    marked_name: str = "decoded here",
-    overlay=None,
-    overlay_name: str = "",
-    legend: bool = True,
-    webgl: bool = True,
-) -> go.Figure:
+def _pictures(images, dims: int) -> np.ndarray:
+    """Grey pictures as floats in [0, 1] with `dims` axes: uint8 scaled, a channel axis dropped
+    ((N, 1, H, W) -> (N, H, W) for dims=3, (1, H, W) -> (H, W) for dims=2)."""
+    arr = _array(images)
+    arr = (arr / 255.0 if arr.dtype == np.uint8 else arr).astype(np.float32, copy=False)
+    return arr.reshape(*arr.shape[:-3], *arr.shape[-2:]) if arr.ndim > dims else arr
+
+
+def latent_scatter(points, labels, class_names: list[str], x_range: tuple[float, float], y_range: tuple[float, float],
+                   marked: tuple[float, float] | None = None, grid_resolution: int = 80, height: int = 520,
+                   axis_titles: tuple[str, str] = ("z1", "z2"), clickable: bool = True,
+                   marked_name: str = "decoded here", overlay=None, overlay_name: str = "", legend: bool = True,
+                   webgl: bool = True) -> go.Figure:
     """Codes scattered by class (legend toggles classes), with a clickable plane underneath.
 
     Plotly only reports selections of plotted points, so a dense grid of invisible points covers
@@ -43,17 +43,13 @@ def latent_scatter(
     """
     trace = go.Scattergl if webgl else go.Scatter
     pts, lab = _array(points), _array(labels)
+    fig = go.Figure()
     if overlay is not None:  # widen the view so every overlaid point shows
         ov = _array(overlay)
         x_range = (min(x_range[0], float(ov[:, 0].min()) - 0.3), max(x_range[1], float(ov[:, 0].max()) + 0.3))
         y_range = (min(y_range[0], float(ov[:, 1].min()) - 0.3), max(y_range[1], float(ov[:, 1].max()) + 0.3))
-    fig = go.Figure()
     if clickable:
-        gx, gy = np.meshgrid(np.linspace(*x_range, grid_resolution), np.linspace(*y_range, grid_resolution))
-        fig.add_trace(go.Scattergl(
-            x=gx.ravel(), y=gy.ravel(), mode="markers", name=CLICK_GRID, showlegend=False,
-            marker=dict(size=8, opacity=0), hoverinfo="none",
-        ))
+        fig.add_trace(_click_grid(x_range, y_range, grid_resolution))
     for c, name in enumerate(class_names):
         idx = np.nonzero(lab == c)[0]
         fig.add_trace(trace(
@@ -62,15 +58,12 @@ def latent_scatter(
             customdata=idx, hovertemplate=f"{name} · test image #%{{customdata}}<extra></extra>",
         ))
     if overlay is not None:
-        fig.add_trace(trace(
-            x=ov[:, 0], y=ov[:, 1], mode="markers", name=overlay_name,
-            marker=dict(size=7, symbol="x", color="black", line=dict(width=1)), hoverinfo="skip",
-        ))
+        fig.add_trace(trace(x=ov[:, 0], y=ov[:, 1], mode="markers", name=overlay_name, hoverinfo="skip",
+                            marker=dict(size=7, symbol="x", color="black", line=dict(width=1))))
     if marked is not None:  # on the same layer as the points (WebGL draws above SVG), so never hidden
-        fig.add_trace(trace(
-            x=[marked[0]], y=[marked[1]], mode="markers", name=marked_name, showlegend=False,
-            marker=dict(size=20, symbol="x", color="black", line=dict(width=2, color="white")), hoverinfo="skip",
-        ))
+        fig.add_trace(trace(x=[marked[0]], y=[marked[1]], mode="markers", name=marked_name, showlegend=False,
+                            marker=dict(size=20, symbol="x", color="black", line=dict(width=2, color="white")),
+                            hoverinfo="skip"))
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False if clickable else "pan",
         clickmode="event+select" if clickable else "event",
@@ -81,6 +74,36 @@ def latent_scatter(
         plot_bgcolor="white",
     )
     return fig
+
+
+def explorer_map(lmap: LatentMap, class_names: list[str], marked: tuple[float, float] | None = None, painted=None,
+                 gaussians=None) -> go.Figure:
+    """A latent map to click on: the codes by class, `painted` (a picture of the plane, see
+    `class_map_image`) under them, `gaussians` (weights, centres, covariances) as ellipses, and the
+    `marked` spot on top."""
+    fig = latent_scatter(lmap.points, lmap.labels, class_names, lmap.x_range, lmap.y_range, marked=marked,
+                         axis_titles=("z1", "z2") if lmap.dims == 2 else ("PC1", "PC2"))
+    if painted is not None:
+        add_background(fig, painted, lmap.x_range, lmap.y_range)
+    if gaussians is not None:
+        add_gaussians(fig, *gaussians)
+    return fig
+
+
+def _click_grid(x_range: tuple[float, float], y_range: tuple[float, float], n: int) -> go.Scattergl:
+    """n x n invisible points over the plane. hoverinfo "none", not "skip": skipped points cannot be selected."""
+    gx, gy = np.meshgrid(np.linspace(*x_range, n), np.linspace(*y_range, n))
+    return go.Scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name=CLICK_GRID, showlegend=False,
+                        marker=dict(size=8, opacity=0), hoverinfo="none")
+
+
+def training_map(codes, labels, class_names: list[str], height: int = 360) -> go.Figure:
+    """The 2-D codes of a fixed test subset during training: framed to fit them, in SVG, not clickable."""
+    c = _array(codes)
+    lo, hi = c.min(0), c.max(0)
+    pad = 0.05 * (hi - lo) + 1e-3
+    return latent_scatter(c, labels, class_names, (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]),
+                          clickable=False, height=height, webgl=False)
 
 
 def class_map_image(labels, confidence, palette: list[str] = PALETTE, strength: float = 0.55):
@@ -137,7 +160,8 @@ def label_histograms(histograms: list[list[int]], names: list[str], class_names:
 
 def accuracy_bars(results: dict[str, float], title: str, height: int = 320) -> go.Figure:
     """Test accuracy per training set, as bars labelled with their value."""
-    fig = go.Figure(go.Bar(x=list(results), y=list(results.values()), marker_color=[PALETTE[0], PALETTE[2]][: len(results)],
+    colours = [PALETTE[0], PALETTE[2]][: len(results)]
+    fig = go.Figure(go.Bar(x=list(results), y=list(results.values()), marker_color=colours,
                            text=[f"{v:.2%}" for v in results.values()], textposition="outside"))
     lo = min(results.values())
     fig.update_layout(title=title, height=height, yaxis=dict(tickformat=".0%", range=[max(0, lo - 0.05), 1.0],
@@ -146,21 +170,14 @@ def accuracy_bars(results: dict[str, float], title: str, height: int = 320) -> g
     return fig
 
 
-def clicked_point(selection: dict | None) -> tuple[float, float] | None:
-    """The (x, y) of the first selected point of a `st.plotly_chart` selection event, or None."""
-    points = (selection or {}).get("selection", {}).get("points", [])
-    if not points:
-        return None
-    return float(points[0]["x"]), float(points[0]["y"])
-
-
 def image(img, height: int = 280, title: str | None = None) -> go.Figure:
-    """A grey-level image (H, W) in [0, 1], drawn white-on-black like MNIST, without axes."""
-    arr = _array(img)
+    """A grey-level image (H, W) or (1, H, W), uint8 or in [0, 1], drawn white-on-black like MNIST,
+    without axes, at a fixed size with the image's own aspect (draw it at its own width)."""
+    arr = _pictures(img, 2)
     fig = go.Figure(go.Heatmap(z=arr, colorscale="gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
     top = 30 if title else 0
-    fig.update_layout(  # a fixed size with the image's own aspect: draw it with st.plotly_chart(width="content")
+    fig.update_layout(
         height=height, width=round((height - top) * arr.shape[1] / arr.shape[0]),
         margin=dict(l=0, r=0, t=top, b=0), title=title,
         # constrain="domain": keep square pixels by shrinking the plot, never by cropping the image
@@ -170,13 +187,30 @@ def image(img, height: int = 280, title: str | None = None) -> go.Figure:
     return fig
 
 
-def label_tiles(fig: go.Figure, texts: list[str], cols: int, tile: int = 28, colours: list[str] | None = None) -> go.Figure:
+def label_tiles(fig: go.Figure, texts: list[str], cols: int, tile: int = 28,
+                colours: list[str] | None = None) -> go.Figure:
     """Write a short text in the top-left corner of each tile of a sheet drawn by `image`, row by row."""
     for i, text in enumerate(texts):
         r, c = divmod(i, cols)
         fig.add_annotation(x=c * tile - 0.5, y=r * tile - 0.5, text=text, showarrow=False, xanchor="left",
                            yanchor="top", font=dict(size=11, color=(colours or ["#ffd54f"] * len(texts))[i]))
     return fig
+
+
+def sample_sheet(images, cols: int, class_names: list[str], labels=None, confidence=None,
+                 height: int = 560) -> go.Figure:
+    """Digits (n, 28, 28) tiled `cols` a row. With the judge's labels and confidences, each tile names its
+    verdict in the corner: yellow when the judge is sure, red with a "?" when it is under CONFIDENT."""
+    pics = torch.as_tensor(_pictures(images, 3))
+    rows = -(-len(pics) // cols)
+    pad = torch.zeros(rows * cols - len(pics), *pics.shape[1:])
+    fig = image(tile(torch.cat([pics, pad]), rows, cols), height=height)
+    if labels is None or cols > 10:  # beyond 10 a row the verdicts would cover the digits
+        return fig
+    short = [n[:3] for n in class_names]
+    sure = (torch.as_tensor(confidence) >= CONFIDENT).tolist()  # in the confidences' own precision, as the judge counts
+    return label_tiles(fig, [short[int(k)] + ("" if ok else "?") for k, ok in zip(_array(labels), sure)], cols,
+                       colours=["#ffd54f" if ok else "#ff5252" for ok in sure])
 
 
 def image_rows(
@@ -186,9 +220,10 @@ def image_rows(
     scale: float = 3.0,
     gap: int = 3,
 ) -> go.Figure:
-    """Rows of small images, each row (n, H, W) in [0, 1], drawn as one picture with a title left of
-    each row and an optional label under each column (a digit's class, a step of a morph)."""
-    rows = [_array(r) for r in rows]
+    """Rows of small images, each row (n, H, W) or (n, 1, H, W), uint8 or in [0, 1], drawn as one
+    picture with a title left of each row and an optional label under each column (a digit's class,
+    a step of a morph). NaN pixels are left blank."""
+    rows = [_pictures(r, 3) for r in rows]
     n = max(len(r) for r in rows)
     _, h, w = rows[0].shape
     canvas = np.full((len(rows) * (h + gap) - gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
@@ -211,11 +246,22 @@ def image_rows(
     return fig
 
 
+def morph_rows(linear, spherical, ends=None, scale: float = 2.4) -> go.Figure:
+    """An interpolation as rows: the linear and spherical paths (steps, 28, 28), and above them, when
+    `ends` gives the two real images it runs between, those images at its two ends."""
+    rows, titles = [_pictures(linear, 3), _pictures(spherical, 3)], ["linear", "spherical"]
+    if ends is not None:
+        real = np.full_like(rows[0], np.nan)  # blank between the two real digits
+        real[0], real[-1] = _pictures(ends[0], 2), _pictures(ends[1], 2)
+        rows, titles = [real, *rows], ["real", *titles]
+    return image_rows(rows, titles, scale=scale)
+
+
 def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: int = 340) -> go.Figure:
     """Training curves against epochs: train losses per progress event (lines), test losses per
     evaluation (markers). VAEs get a second panel with the KL term, whose scale differs."""
     per_pixel = not variational  # AEs are judged in BCE per pixel, VAEs in nats per image
-    unit = 784.0 if per_pixel else 1.0
+    unit = float(PIXELS) if per_pixel else 1.0
     cols = 2 if variational else 1
     fig = make_subplots(rows=1, cols=cols, horizontal_spacing=0.12, subplot_titles=(
         ("loss and reconstruction (nats/image)", "KL divergence (nats/image)") if variational

@@ -9,43 +9,42 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_BYTES = 10 * 2**20  # an upload larger than this is refused before decoding
+MAX_BYTES = 10 * 2**20  # a file larger than this is refused before decoding
 MAX_PIXELS = 25_000_000  # width x height; a decompression bomb is refused from its header
 
 
 class ImageError(ValueError):
-    """An uploaded file that cannot be turned into a digit; the message says what to do."""
+    """A file that cannot be turned into a digit; the message says what is wrong and what to do."""
 
 
 def _open(data: bytes) -> Image.Image:
     if not data:
-        raise ImageError("The file is empty (0 bytes). Upload a PNG or JPG picture of one digit.")
+        raise ImageError("The file is empty (0 bytes). Use a PNG or JPG picture of one digit.")
     if len(data) > MAX_BYTES:
         raise ImageError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. "
-                         "Upload a smaller picture: a digit needs only a few hundred pixels a side.")
+                         "Use a smaller picture: a digit needs only a few hundred pixels a side.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))  # reads the header only
     except UnidentifiedImageError:
-        raise ImageError("This file is not a picture this app can read. Upload a PNG or JPG image "
-                         "of one digit.") from None
+        raise ImageError("This file is not a readable picture. Use a PNG or JPG image of one digit.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"The picture is too large to open safely ({e}). Shrink it below "
-                         f"{MAX_PIXELS // 1_000_000} megapixels and upload it again.") from None
+                         f"{MAX_PIXELS // 1_000_000} megapixels and try again.") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"The picture is damaged or cut short ({e}). Save it again and re-upload it.") from None
+        raise ImageError(f"The picture is damaged or cut short ({e}). Save it again and retry.") from None
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise ImageError(f"The picture is {w}x{h} pixels, more than the {MAX_PIXELS // 1_000_000} megapixels "
-                         "this app opens. Shrink it and upload it again.")
+                         "opened here. Shrink it and try again.")
     if getattr(img, "n_frames", 1) > 1:
-        raise ImageError(f"This is an animation ({img.n_frames} frames). Upload a single still picture "
+        raise ImageError(f"This is an animation ({img.n_frames} frames). Use a single still picture "
                          "of one digit.")
     try:
         img.load()
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"The picture is damaged or cut short ({e}). Save it again and re-upload it.") from None
+        raise ImageError(f"The picture is damaged or cut short ({e}). Save it again and retry.") from None
     return ImageOps.exif_transpose(img)  # phone photos are stored sideways with an orientation tag
 
 
@@ -76,7 +75,7 @@ def prepare_digit(data: bytes) -> torch.Tensor:
         border = 1.0 - border
     background, peak = float(np.median(border)), float(arr.max())
     if peak - background < 0.15:
-        raise ImageError("No digit found: the picture is almost uniform. Upload a picture with one "
+        raise ImageError("No digit found: the picture is almost uniform. Use a picture with one "
                          "clearly drawn digit.")
     arr = np.clip((arr - background) / (peak - background), 0, 1)
     arr = np.clip((arr - 0.2) / 0.8, 0, 1)  # paper texture and JPEG noise below 20% are background

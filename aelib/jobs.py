@@ -1,40 +1,44 @@
-"""Training runs in a child process, so that a UI can poll them without slowing them down.
+"""Training runs in a child process, so that an app can poll one without slowing it down.
 
-A thread would share the interpreter lock with the UI, and each redraw would stall the training
-loop; a process has its own. The child (`python -m aelib.jobs`) reads its settings from stdin and
-writes progress events, then the trained weights, to stdout; the parent keeps a consistent view
-for the UI to poll. Closing the child's stdin stops it, so a job never outlives its parent.
+A thread would share the interpreter lock with the app, and each redraw would stall the training
+loop; a process has its own. `multiprocessing` starts the child (spawn: it gets only what it is
+given) and the child sends its progress events, and the weights at each completed epoch and at the
+end, over a pipe. A second pipe runs the other way and carries nothing: the child stops at the next
+step once it closes, which happens when the parent asks for a stop and when the parent is gone,
+however it ended. So a child never outlives its parent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
-import struct
-import subprocess
 import sys
 import threading
 import time
+import types
 from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from aelib.checkpoint import save
 from aelib.config import TrainConfig
 from aelib.data import load_split
+from aelib.device import pick_device
+from aelib.judge import Judge
 from aelib.presets import build, get_preset
-from aelib.train import SNAPSHOT_DIGITS, Event, Snapshot, evaluate
+from aelib.runs import RunResult, save_run
+from aelib.train import FINAL_KINDS, SNAPSHOT_DIGITS, Event, Snapshot, Trainer
 
-RUNNING = ("queued", "loading", "running")
+ACTIVE = ("queued", "loading", "running")  # the states of a job that has not ended
 
 
 def default_limit(device: torch.device | str | None = None) -> int:
     """How many jobs may train at once: $AELIB_MAX_JOBS, else 1 on a CPU (two runs would only
     share its cores) and 3 on a GPU."""
-    from aelib.device import pick_device
-
     env = os.environ.get("AELIB_MAX_JOBS")
     if env:
         return max(1, int(env))
@@ -45,79 +49,136 @@ def default_limit(device: torch.device | str | None = None) -> int:
 class JobView:
     """A consistent copy of a job's progress, safe to read while the job goes on."""
 
-    state: str  # "queued", "loading", "running", "done", "stopped", "diverged" or "failed"
+    state: str  # one of ACTIVE, one of FINAL_KINDS, or "failed"
     message: str
     last: Event | None
     steps: list[dict] = field(default_factory=list)  # train losses per progress event, with "epoch"
     evals: list[dict] = field(default_factory=list)  # test metrics per evaluation, with "epoch"
     snapshots: list[Snapshot] = field(default_factory=list)
     mean_samples_per_s: float = 0.0  # over the whole run so far, evaluations included
-    queue_position: int | None = None  # 1 for the next job to start, while queued
+    abandoned: bool = False  # stopped because its owner was gone, not because it was asked to
 
     @property
     def running(self) -> bool:
-        return self.state in RUNNING
+        return self.state in ACTIVE
 
 
-def _write(stream, payload) -> None:
-    data = pickle.dumps(payload)
-    stream.write(struct.pack(">Q", len(data)) + data)
-    stream.flush()
+_LAUNCH = threading.Lock()
 
 
-def _read_message(stream):
-    """One length-prefixed pickle, or None at the end of the stream."""
-    head = stream.read(8)
-    if len(head) < 8:
-        return None
-    data = stream.read(struct.unpack(">Q", head)[0])
-    return pickle.loads(data)  # noqa: S301 - written by our own child process
+@contextlib.contextmanager
+def _bare_main():
+    """A bare module as __main__ while a child is launched. spawn has the child run the parent's
+    __main__ file again, for the `if __name__ == "__main__"` idiom; a host that runs an app's script
+    as __main__ (an app server does) would have that whole script run in the training process, which
+    needs nothing of it."""
+    with _LAUNCH:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
 
 
-def _stop_at_eof(trainer) -> None:
-    # os.read on the bare descriptor: a thread blocked in sys.stdin's buffered reader would hold its
-    # lock and abort the interpreter's shutdown when training ends first.
-    while os.read(0, 4096):
-        pass
+def _send(conn: Connection, message) -> None:
+    # Plain pickle, not the Connection's own pickler: torch registers reductions with that one that
+    # pass tensors through shared memory, readable only while the sender lives, and the child exits
+    # right after its last message.
+    conn.send_bytes(pickle.dumps(message))
+
+
+def _receive(conn: Connection):
+    return pickle.loads(conn.recv_bytes())  # noqa: S301 - written by our own child process
+
+
+def _stop_when_closed(control: Connection, trainer: Trainer) -> None:
+    wait([control])  # readable only at its end: the parent closed it, or the parent is gone
     trainer.stop()
 
 
-def _weights(trainer, outcome: str) -> dict:
-    return {
-        "state_dict": {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()},
-        "metadata": trainer.checkpoint_metadata(outcome),
-        "tensors": trainer.latent_history(),
-    }
-
-
-def _child() -> None:
-    """`python -m aelib.jobs`: train as the parent asks, report on stdout, stop when stdin closes."""
-    from aelib.train import Trainer
-
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the messages
-    spec = _read_message(sys.stdin.buffer)
+def _train(spec: bytes, events: Connection, control: Connection) -> None:
+    """The child process: build the model and its trainer, report everything, stop when told."""
     try:
-        config = spec["config"]
-        model = build(spec["preset"], seed=config.seed, **spec["overrides"])
-        trainer = Trainer(model, config, device=spec["device"], data_root=spec["data_root"],
-                          train_data=spec["train_data"], test_data=spec["test_data"])
-        _write(out, ("ready", {
+        s = pickle.loads(spec)  # noqa: S301 - written by our own parent process
+        model = build(s["preset"], seed=s["config"].seed, **s["overrides"])
+        trainer = Trainer(model, s["config"], device=s["device"], data_root=s["data_root"],
+                          train_data=s["train_data"], test_data=s["test_data"])
+        _send(events, ("ready", {
             "snapshot_labels": trainer.test_labels[trainer.snapshot_index.to(trainer.device)].cpu(),
-            "test_digits": trainer.test_images[:SNAPSHOT_DIGITS].cpu(),
-            "batch_size": trainer.batch_size,
-        }))
-        threading.Thread(target=_stop_at_eof, args=(trainer,), daemon=True).start()
+            "test_digits": trainer.test_images[:SNAPSHOT_DIGITS].cpu(), "batch_size": trainer.batch_size}))
+        threading.Thread(target=_stop_when_closed, args=(control, trainer), daemon=True).start()
         final = None
-        for ev in trainer.run():
-            _write(out, ("event", ev))
-            final = ev
-            if ev.kind == "eval" and ev.step % trainer.steps_per_epoch == 0:
+        for final in trainer.run():
+            _send(events, ("event", final))
+            if final.kind == "eval" and final.step % trainer.steps_per_epoch == 0:
                 # The weights at each completed epoch, so the run can be saved while it goes on.
-                _write(out, ("epoch", _weights(trainer, f"saved during training, after epoch {round(ev.epoch)}")))
-        _write(out, ("result", _weights(trainer, final.kind if final else "unknown")))
-    except Exception as err:  # noqa: BLE001 - the parent shows the message; the app must go on
-        _write(out, ("failed", f"Training failed: {err}"))
+                _send(events, ("epoch", trainer.result(f"saved during training, after epoch {round(final.epoch)}")))
+        _send(events, ("result", trainer.result(final.kind if final else "unknown")))
+    except BrokenPipeError:
+        pass  # the parent is gone: nobody is left to tell
+    except Exception as err:  # noqa: BLE001 - the parent shows the message; its app must go on
+        with contextlib.suppress(BrokenPipeError):
+            _send(events, ("failed", f"Training failed: {err}"))
+
+
+class Progress:
+    """What a job has reported so far, kept consistent under one lock for the threads that read it."""
+
+    def __init__(self, batch_size: int):
+        self._lock = threading.Lock()
+        self.state, self.message = "queued", "Waiting for a free trainer."
+        self.batch_size = batch_size
+        self.last: Event | None = None
+        self.steps: list[dict] = []
+        self.evals: list[dict] = []
+        self.snapshots: list[Snapshot] = []
+        self.snapshot_labels: torch.Tensor | None = None  # labels of the snapshot subset, once loaded
+        self.test_digits: torch.Tensor | None = None  # (SNAPSHOT_DIGITS, 1, 28, 28) uint8, once loaded
+        self.result: RunResult | None = None  # the final weights
+        self.epoch_result: RunResult | None = None  # the weights as of the last completed epoch
+
+    @property
+    def ended(self) -> bool:
+        return self.state not in ACTIVE
+
+    def set(self, state: str, message: str) -> None:
+        with self._lock:
+            self.state, self.message = state, message
+
+    def take(self, kind: str, payload) -> bool:
+        """Take in one message of the child; True once the final weights are in."""
+        with self._lock:
+            if kind == "ready":
+                self.snapshot_labels, self.test_digits = payload["snapshot_labels"], payload["test_digits"]
+                self.batch_size = payload["batch_size"]
+                self.state, self.message = "running", "Training…"
+            elif kind == "event":
+                self.last = payload
+                if payload.kind == "step":
+                    self.steps.append({"epoch": payload.epoch, **payload.train})
+                elif payload.kind == "eval":
+                    self.evals.append(dict(payload.test))
+                    if payload.snapshot is not None:
+                        self.snapshots.append(payload.snapshot)
+            elif kind == "epoch":
+                self.epoch_result = payload
+            elif kind == "result":
+                self.result = payload
+        return kind == "result"
+
+    def saveable(self) -> RunResult | None:
+        """The weights a save would write: the final ones of an ended run, or those of the last
+        completed epoch of a running one."""
+        with self._lock:
+            return self.result if self.state in FINAL_KINDS else self.epoch_result if self.state == "running" else None
+
+    def view(self, abandoned: bool) -> JobView:
+        with self._lock:
+            last = self.last
+            rate = last.step * self.batch_size / last.elapsed if last and last.elapsed > 0 else 0.0
+            return JobView(self.state, self.message, last, list(self.steps), list(self.evals), list(self.snapshots),
+                           rate, abandoned)
 
 
 class TrainingJob:
@@ -125,6 +186,7 @@ class TrainingJob:
 
     The model is built in the caller's process first, so a bad setting raises there with its
     message; the data is loaded in the child, so a UI can draw progress from the first second.
+    With `train_data` given, `start()` returns once the child has read it.
     """
 
     def __init__(self, preset: str, config: TrainConfig, device: torch.device | str | None = None,
@@ -135,167 +197,150 @@ class TrainingJob:
         self.config = config
         self.model = build(preset, seed=config.seed, **model_overrides)  # receives the trained weights
         self.data_root = data_root
-        self._test_data = test_data
-        self._spec = dict(preset=preset, config=config, overrides=model_overrides, device=device,
-                          data_root=data_root, train_data=train_data, test_data=test_data)
-        self._process: subprocess.Popen | None = None
-        self._reader = threading.Thread(target=self._read, name=f"train-{preset}-reader", daemon=True)
-        self._lock = threading.Lock()
-        self._state, self._message, self._last = "loading", "Starting the training process…", None
-        self._batch_size = config.batch_size
-        self._steps: list[dict] = []
-        self._evals: list[dict] = []
-        self._snapshots: list[Snapshot] = []
-        self._result: dict | None = None  # the final weights, metadata and extras
-        self._epoch_result: dict | None = None  # the same, as of the last completed epoch
-        self._overrides = model_overrides
-        self._final_kind = "done"
-        self._queue: JobQueue | None = None
         self.last_seen = time.monotonic()  # when an owner last polled view(); see JobQueue
         self.owner_alive: Callable[[], bool] | None = None  # False once the owner is gone; see JobQueue
-        self.snapshot_labels: torch.Tensor | None = None  # labels of the snapshot subset, once loaded
-        self.test_digits: torch.Tensor | None = None  # (SNAPSHOT_DIGITS, 1, 28, 28) uint8 shown live
+        self._test_images = test_data[0] if test_data is not None else None
+        self._spec = pickle.dumps(dict(preset=preset, config=config, overrides=model_overrides, device=device,
+                                       data_root=data_root, train_data=train_data, test_data=test_data))
+        self._progress = Progress(config.batch_size)
+        self._lifecycle = threading.Lock()  # start() and stop() one at a time
+        self._process = None
+        self._events: Connection | None = None
+        self._control: Connection | None = None
+        self._reader = threading.Thread(target=self._read, name=f"train-{preset}-reader", daemon=True)
+        self._callbacks: list[Callable[[TrainingJob], None]] = []
+        self._callbacks_lock = threading.Lock()
+        self._done = False  # the callbacks have run
+        self._abandoned = False
+
+    @property
+    def state(self) -> str:
+        return self._progress.state
+
+    @property
+    def pid(self) -> int | None:
+        """The training process's id, once it has started."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def snapshot_labels(self) -> torch.Tensor | None:
+        return self._progress.snapshot_labels
+
+    @property
+    def test_digits(self) -> torch.Tensor | None:
+        return self._progress.test_digits
 
     def start(self) -> "TrainingJob":
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent,
-                                                                          os.environ.get("PYTHONPATH")]))}
-        # Idle OpenMP threads sleep instead of spinning, so a UI on the same cores costs training less.
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        with self._lock:
-            self._state, self._message = "loading", "Starting the training process…"
-        self._process = subprocess.Popen([sys.executable, "-m", "aelib.jobs"], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, env=env)
-        _write(self._process.stdin, self._spec)
-        self._reader.start()
+        """Start the child process (once; a job stopped before it started never does)."""
+        with self._lifecycle:
+            if self._process is not None or self._progress.ended:
+                return self
+            self._progress.set("loading", "Starting the training process…")
+            # The child inherits the environment, and its OpenMP reads this once, as torch loads: idle
+            # threads then sleep instead of spinning, so an app on the same cores costs training less.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            ctx = get_context("spawn")
+            self._events, child_events = ctx.Pipe(duplex=False)
+            child_control, self._control = ctx.Pipe(duplex=False)
+            self._process = ctx.Process(target=_train, args=(self._spec, child_events, child_control),
+                                        name=f"aelib-train-{self.preset.name}", daemon=True)
+            with _bare_main():
+                self._process.start()
+            child_events.close()  # the child holds its own copies: ours would hide its end
+            child_control.close()
+            self._reader.start()
         return self
 
-    def stop(self, message: str = "Taken out of the queue before it started.") -> None:
-        """Ask the run to end; it does so within one training step. A queued job leaves the queue."""
-        if self._process is None:
-            if self._queue is not None and self._queue.withdraw(self):
-                with self._lock:
-                    self._state, self._message = "stopped", message
-            return
-        if not self._process.stdin.closed:
-            try:
-                self._process.stdin.close()
-            except OSError:  # the child is gone already
-                pass
+    def stop(self, abandoned: bool = False) -> None:
+        """Ask the run to end; it does so within one training step. A job that has not started yet
+        ends at once. `abandoned`: its owner is gone (the view says so)."""
+        with self._lifecycle:
+            self._abandoned |= abandoned
+            if self._process is not None:
+                self._control.close()
+                return
+            if self._progress.ended:
+                return
+            self._progress.set("stopped", "Taken out of the queue before it started.")
+        self._ended()
 
     def join(self, timeout: float | None = None) -> None:
         self._reader.join(timeout)
 
-    @property
-    def state(self) -> str:
-        return self._state
+    def add_done_callback(self, fn: Callable[["TrainingJob"], None]) -> None:
+        """Call `fn(job)` once the job has ended, or at once if it has."""
+        with self._callbacks_lock:
+            if not self._done:
+                self._callbacks.append(fn)
+                return
+        fn(self)
 
     def view(self) -> JobView:
         self.last_seen = time.monotonic()
-        place = self._queue.position(self) if self._queue is not None and self._state == "queued" else None
-        with self._lock:
-            last = self._last
-            rate = last.step * self._batch_size / last.elapsed if last and last.elapsed > 0 else 0.0
-            return JobView(self._state, self._message, last, list(self._steps), list(self._evals),
-                           list(self._snapshots), rate, place)
+        return self._progress.view(self._abandoned)
 
     def _read(self) -> None:
         state, message = self._read_messages()
-        self.stop()
-        self._process.wait()
-        if self._queue is not None:
-            self._queue.finished(self)
-        with self._lock:  # published last, so a finished job has released its place and its process
-            self._state, self._message = state, message
+        with self._lifecycle:
+            self._control.close()
+        self._process.join()
+        self._ended()  # first, so a job that shows as ended has released its place in a queue
+        self._progress.set(state, message)
 
     def _read_messages(self) -> tuple[str, str]:
         """Take in the child's messages until the end; the final state and message."""
         while True:
             try:
-                message = _read_message(self._process.stdout)
-            except (OSError, EOFError, pickle.UnpicklingError):
-                message = None
-            if message is None:
-                code = self._process.wait()
-                return "failed", (f"The training process ended unexpectedly (exit code {code}); "
-                                  "it may have run out of memory.")
-            kind, payload = message
+                kind, payload = _receive(self._events)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                self._process.join()
+                return "failed", (f"The training process ended unexpectedly (exit code "
+                                  f"{self._process.exitcode}); it may have run out of memory.")
             if kind == "failed":
                 return "failed", payload
-            with self._lock:
-                if kind == "ready":
-                    self.snapshot_labels, self.test_digits = payload["snapshot_labels"], payload["test_digits"]
-                    self._batch_size = payload["batch_size"]
-                    self._state, self._message = "running", "Training…"
-                elif kind == "event":
-                    self._on_event(payload)
-                elif kind == "epoch":
-                    self._epoch_result = payload
-                elif kind == "result":
-                    self.model.load_state_dict(payload["state_dict"])
-                    self._result = payload
-                    return self._final_kind, self._message
+            if self._progress.take(kind, payload):
+                self.model.load_state_dict(payload.state_dict)
+                last = self._progress.last
+                if last is None or not last.final:
+                    return "failed", "The run ended without a result."
+                return last.kind, last.message
 
-    def _on_event(self, ev: Event) -> None:
-        self._last = ev
-        if ev.kind == "step":
-            self._steps.append({"epoch": ev.epoch, **ev.train})
-        elif ev.kind == "eval":
-            self._evals.append(dict(ev.test))
-            if ev.snapshot is not None:
-                self._snapshots.append(ev.snapshot)
-        if ev.final:
-            # The state turns final only once the weights have arrived, so a saved model is complete.
-            self._final_kind = ev.kind
-            self._message = ev.message
+    def _ended(self) -> None:
+        with self._callbacks_lock:
+            self._done = True
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(self)
 
     @property
     def saved_epoch(self) -> int | None:
         """The last completed epoch, whose weights `save()` writes while the run goes on."""
-        r = self._epoch_result
-        return None if r is None else round(r["metadata"]["epochs"])
+        r = self._progress.epoch_result
+        return None if r is None else round(r.metadata["epochs"])
 
     @property
     def can_save(self) -> bool:
-        """A finished run (done, stopped, or diverged with its last good weights) can be saved, and a
-        running one once it has completed an epoch."""
-        if self._state in ("done", "stopped", "diverged"):
-            return self._result is not None
-        return self._state == "running" and self._epoch_result is not None
+        """A run that ended (done, stopped, or diverged with its last good weights) can be saved, and
+        a running one once it has completed an epoch."""
+        return self._progress.saveable() is not None
 
-    def save(self, path: str | os.PathLike, half: bool = False, judge=None) -> Path:
-        """Write the model as a checkpoint, with test metrics of the weights as saved: the final
-        weights of a finished run, or those of the last completed epoch of a running one."""
-        with self._lock:
-            finished = self._state in ("done", "stopped", "diverged")
-            result = self._result if finished else self._epoch_result if self._state == "running" else None
+    def save(self, path: str | os.PathLike, half: bool = False, judge: Judge | None = None) -> Path:
+        """Write the model as a checkpoint through `aelib.runs.save_run`: the final weights of a run
+        that ended, or those of the last completed epoch of a running one."""
+        result = self._progress.saveable()
         if result is None:
-            raise ValueError("nothing to save yet: the run has not completed an epoch." if self._state in RUNNING
-                             else f"nothing to save: the run {self._state}.")
-        model = build(self.preset.name, seed=self.config.seed, **self._overrides)
-        model.load_state_dict(result["state_dict"])
-        meta = dict(result["metadata"])
-        images = (self._test_data[0] if self._test_data is not None
+            raise ValueError("nothing to save yet: the run has not completed an epoch." if self.state in ACTIVE
+                             else f"nothing to save: the run {self.state}.")
+        images = (self._test_images if self._test_images is not None
                   else load_split(self.config.dataset, "test", root=self.data_root)[0])
-        # The run may have stopped between evaluations: measure the weights that are saved.
-        model.eval()
-        test = evaluate(model, images)
-        meta["test_metrics"] = {k: round(v, 5) for k, v in test.items()}
-        if judge is not None:  # how recognisable its prior samples are, among its metrics
-            from aelib.judge import prior_recognisability
-
-            r = prior_recognisability(model, judge)
-            meta["test_metrics"]["recognisable"] = round(r["confident_share"], 4)
-            meta["test_metrics"]["label_entropy"] = round(r["label_entropy"], 4)
-        return save(model, path, meta, half=half, tensors=result["tensors"])
+        return save_run(result, path, images, judge, half=half)
 
 
 class JobQueue:
     """Lets at most `limit` jobs train at once; the others wait in order of submission.
 
     With `abandon_after`, a job is stopped (or taken out of the queue) once its owner is gone:
-    its `owner_alive()` returns False (a UI can tell when a browser tab closed), or nobody has
-    polled `view()` for `abandon_after` seconds. So a closed tab frees its place within seconds.
+    its `owner_alive()` returns False, or nobody has polled `view()` for `abandon_after` seconds.
     """
 
     def __init__(self, limit: int | None = None, abandon_after: float | None = None):
@@ -308,19 +353,18 @@ class JobQueue:
             threading.Thread(target=self._watch, name="job-queue-watchdog", daemon=True).start()
 
     def submit(self, job: TrainingJob) -> TrainingJob:
+        job.last_seen = time.monotonic()
         with self._lock:
-            job._queue = self
-            job.last_seen = time.monotonic()
             if len(self._running) < self.limit:
                 self._running.append(job)
                 job.start()
             else:
-                job._state = "queued"
-                job._message = "Waiting for a free trainer."
                 self._waiting.append(job)
+        job.add_done_callback(self._finished)  # outside the lock: a job that ended already is let go at once
         return job
 
     def position(self, job: TrainingJob) -> int | None:
+        """1 for the next job to start; None for a job that is not waiting."""
         with self._lock:
             return self._waiting.index(job) + 1 if job in self._waiting else None
 
@@ -332,17 +376,11 @@ class JobQueue:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def withdraw(self, job: TrainingJob) -> bool:
+    def _finished(self, job: TrainingJob) -> None:
         with self._lock:
-            if job in self._waiting:
-                self._waiting.remove(job)
-                return True
-            return False
-
-    def finished(self, job: TrainingJob) -> None:
-        with self._lock:
-            if job in self._running:
-                self._running.remove(job)
+            for jobs in (self._running, self._waiting):
+                if job in jobs:
+                    jobs.remove(job)
             while self._waiting and len(self._running) < self.limit:
                 nxt = self._waiting.pop(0)
                 self._running.append(nxt)
@@ -357,11 +395,4 @@ class JobQueue:
             for job in jobs:
                 gone = job.owner_alive is not None and not job.owner_alive()
                 if gone or now - job.last_seen > self.abandon_after:
-                    job.stop(message="Taken out of the queue: its page was closed.")
-
-
-if __name__ == "__main__":
-    _child()
-    # Everything is sent and flushed. Skip the interpreter's teardown, which would race the stdin
-    # watcher thread and torch's worker threads.
-    os._exit(0)
+                    job.stop(abandoned=True)

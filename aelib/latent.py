@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from aelib.data import to_float
@@ -14,9 +12,15 @@ def _device(model: Autoencoder) -> torch.device:
     return next(model.parameters()).device
 
 
+def _batched(images: torch.Tensor) -> torch.Tensor:
+    """(N, 1, 28, 28) as it is; one image (1, 28, 28), or images without a channel axis (N, 28, 28), with one."""
+    return images.unsqueeze(1) if images.dim() == 3 else images
+
+
 @torch.inference_mode()
 def encode_dataset(model: Autoencoder, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """uint8 or float images (N, 1, 28, 28) -> codes (N, latent_dim), float32 on CPU."""
+    """uint8 or float images (N, 1, 28, 28), or one image (1, 28, 28) -> codes (N, latent_dim), float32 on CPU."""
+    images = _batched(images)
     dev = _device(model)
     out = []
     for i in range(0, len(images), batch_size):
@@ -37,8 +41,9 @@ def decode(model: Autoencoder, z) -> torch.Tensor:
 
 @torch.inference_mode()
 def reconstruct(model: Autoencoder, images: torch.Tensor) -> torch.Tensor:
-    """uint8 or float images (N, 1, 28, 28) -> the model's redrawings (N, 28, 28), float32 on CPU."""
-    x = images.to(_device(model))
+    """uint8 or float images (N, 1, 28, 28), or one image (1, 28, 28) -> the model's redrawings (N, 28, 28),
+    float32 on CPU."""
+    x = _batched(images).to(_device(model))
     x = to_float(x) if x.dtype == torch.uint8 else x.float()
     return model(x).squeeze(1).float().cpu()  # (N, 1, 28, 28) -> (N, 28, 28)
 
@@ -108,26 +113,19 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     return direction * ((1 - t) * n0 + t * n1)
 
 
+def interpolate(model: Autoencoder, z0, z1, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode the straight (`lerp`) and the great-circle (`slerp`) paths from code z0 to code z1:
+    two (steps, 28, 28) image sequences."""
+    z0, z1 = torch.as_tensor(z0, dtype=torch.float32), torch.as_tensor(z1, dtype=torch.float32)
+    return decode(model, lerp(z0, z1, steps)), decode(model, slerp(z0, z1, steps))
+
+
 def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw n codes from the model's prior (N(0, I) unless it learned one) and decode them:
     (codes (n, D), images (n, 28, 28))."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     z = model.prior_sample(n, generator=g)  # (n, D)
     return z, decode(model, z)
-
-
-def parse_code(text: str, dims: int) -> list[float]:
-    """A code written as comma-separated numbers ("0.5,-1.2"), as in a shared link. Raises
-    ValueError saying what is wrong."""
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"{text[:40]!r} is not a list of numbers separated by commas.") from None
-    if len(values) != dims:
-        raise ValueError(f"it has {len(values)} numbers, and this model's code has {dims}.")
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError("it holds a number that is not finite.")
-    return values
 
 
 class ClassGaussians:
@@ -198,17 +196,25 @@ def prior_gaussians(model: Autoencoder, plane: PCAPlane) -> tuple[torch.Tensor, 
 
 
 class LatentMap:
-    """Everything the explorer draws from one model and one image set: the codes, the 2-D plane they
-    are shown in (the identity for 2-D models, PCA above), and ranges for the axes and sliders."""
+    """A labelled image set as one model sees it: the codes, the 2-D plane they are shown in (the
+    identity for 2-D models, PCA above), where each code lands on it, and the ranges they cover."""
 
     def __init__(self, model: Autoencoder, images: torch.Tensor, labels: torch.Tensor):
         self.codes = encode_dataset(model, images)  # (N, D)
-        self.images = images.cpu()  # (N, 1, 28, 28) uint8, for showing the real digit near a spot
+        self.images = images.cpu()  # (N, 1, 28, 28) uint8
         self.labels = labels.cpu()
         self.plane = PCAPlane.fit(self.codes)
         self.points = self.plane.project(self.codes)  # (N, 2)
-        self.x_range, self.y_range = (tuple(r) for r in _padded_ranges(self.points).tolist())
-        self.slider_ranges = _padded_ranges(self.codes)  # (D, 2)
+        self.x_range, self.y_range = (tuple(r) for r in padded_ranges(self.points).tolist())
+        self.code_ranges = padded_ranges(self.codes)  # (D, 2): per dimension, where the codes lie
+
+    @property
+    def dims(self) -> int:
+        return self.codes.shape[1]
+
+    def image(self, i: int) -> torch.Tensor:
+        """Image i as floats in [0, 1]: (28, 28)."""
+        return to_float(self.images[i, 0])
 
     def code_at(self, x: float, y: float) -> torch.Tensor:
         """The full code for a spot of the plane: (D,)."""
@@ -224,9 +230,9 @@ class LatentMap:
         return x, y
 
 
-def _padded_ranges(values: torch.Tensor) -> torch.Tensor:
+def padded_ranges(values: torch.Tensor) -> torch.Tensor:
     """(N, K) -> (K, 2): per column, the range holding 99% of the values padded by 10%, so a few
-    outliers don't squash the map or the sliders."""
+    outliers don't stretch it."""
     lo, hi = torch.quantile(values, 0.005, dim=0), torch.quantile(values, 0.995, dim=0)
     pad = 0.1 * (hi - lo) + 1e-3
     return torch.stack([lo - pad, hi + pad], dim=1)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.distributions import Normal
 
 from aelib.config import ModelConfig
+from aelib.priors import MixturePrior
 
 IMAGE_SHAPE = (1, 28, 28)
 PIXELS = 28 * 28
-LOG_2PI = math.log(2 * math.pi)
 
 
 def check_images(x: torch.Tensor) -> None:
@@ -28,10 +27,11 @@ def check_images(x: torch.Tensor) -> None:
         raise ValueError(f"expected float images in [0, 1], got dtype {x.dtype}; divide uint8 images by 255.")
 
 
-def add_noise(x: torch.Tensor, noise: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """S4's corruption: clip(x + noise * N(0, 1), 0, 1)."""
+def add_noise(x: torch.Tensor, noise: float, seed: int | None = None) -> torch.Tensor:
+    """S4's corruption: clip(x + noise * N(0, 1), 0, 1). With `seed`, the same noise every time."""
     if noise <= 0:
         return x
+    generator = torch.Generator(x.device).manual_seed(seed) if seed is not None else None
     eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return (x + noise * eps).clamp_(0.0, 1.0)
 
@@ -39,6 +39,19 @@ def add_noise(x: torch.Tensor, noise: float, generator: torch.Generator | None =
 def bce_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy summed over pixels and averaged over the batch: nats per image."""
     return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+
+
+def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) in closed form, summed over the code and averaged over the batch
+    (Kingma & Welling, "Auto-Encoding Variational Bayes", 2014, Appendix B)."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / mu.shape[0]
+
+
+def kl_mixture(mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, prior: MixturePrior) -> torch.Tensor:
+    """KL(q(z|x) || p(z)) against a learned mixture, which has no closed form: the entropy of q(z|x)
+    is exact, the cross-entropy with the prior a one-sample estimate at the z the decoder saw."""
+    entropy = Normal(mu, torch.exp(0.5 * logvar), validate_args=False).entropy().sum(1)  # (N,)
+    return (-entropy - prior.log_prob(z)).mean()
 
 
 class Autoencoder(nn.Module):
@@ -84,11 +97,6 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    @property
-    def prior_name(self) -> str:
-        """The prior its random codes come from, as a caption names it."""
-        return "the prior N(0, I)"
-
     @torch.no_grad()
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n codes from the prior, on the CPU: (n, latent_dim). A plain autoencoder has no prior of
@@ -101,41 +109,6 @@ class Autoencoder(nn.Module):
         logits = self.decoder(self.encoder(add_noise(x, self.config.noise)))
         recon = bce_nats(logits, x)
         return {"loss": recon, "recon": recon}
-
-
-class MixturePrior(nn.Module):
-    """A learned prior: a mixture of K full-covariance Gaussians whose weights, means and covariances
-    are trained with the rest of the model (a learned mixture prior, as in Tomczak & Welling's
-    VampPrior paper, 2018). N(0, I) leaves prior mass in the gaps between the clusters a VAE's codes
-    form; a mixture can follow the clusters, so fewer of its samples fall where the decoder draws
-    nothing clear."""
-
-    def __init__(self, components: int, latent_dim: int):
-        super().__init__()
-        self.logits = nn.Parameter(torch.zeros(components))  # (K,) mixture weights before softmax
-        self.means = nn.Parameter(torch.randn(components, latent_dim))  # (K, D)
-        # Cholesky factors, stored with the log of their diagonal so they stay invertible; zeros = I.
-        self.scale_raw = nn.Parameter(torch.zeros(components, latent_dim, latent_dim))  # (K, D, D)
-
-    def scale_tril(self) -> torch.Tensor:
-        raw = self.scale_raw
-        return torch.tril(raw, diagonal=-1) + torch.diag_embed(raw.diagonal(dim1=1, dim2=2).exp())  # (K, D, D)
-
-    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(z) for codes (N, D) -> (N,)."""
-        scale = self.scale_tril()
-        diff = (z.unsqueeze(0) - self.means.unsqueeze(1)).transpose(1, 2)  # (K, D, N)
-        white = torch.linalg.solve_triangular(scale, diff, upper=False)  # (K, D, N)
-        log_det = scale.diagonal(dim1=1, dim2=2).log().sum(-1, keepdim=True)  # (K, 1)
-        per_component = -0.5 * (white.pow(2).sum(1) + z.shape[1] * LOG_2PI) - log_det  # (K, N)
-        return torch.logsumexp(per_component + self.logits.log_softmax(0).unsqueeze(1), dim=0)  # (N,)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        weights, means, scale = self.logits.softmax(0).cpu(), self.means.cpu(), self.scale_tril().cpu()
-        k = torch.multinomial(weights, n, replacement=True, generator=generator)  # (n,)
-        eps = torch.randn(n, means.shape[1], 1, generator=generator)  # (n, D, 1)
-        return means[k] + (scale[k] @ eps).squeeze(-1)  # (n, D)
 
 
 class VAE(Autoencoder):
@@ -153,11 +126,6 @@ class VAE(Autoencoder):
         super().__init__(config)
         k = config.prior_components
         self.prior = MixturePrior(k, config.latent_dim) if k else None
-
-    @property
-    def prior_name(self) -> str:
-        k = self.config.prior_components
-        return f"its learned prior, a mixture of {k} Gaussians" if k else super().prior_name
 
     @torch.no_grad()
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -183,13 +151,7 @@ class VAE(Autoencoder):
         mu, logvar = self.posterior(add_noise(x, self.config.noise))
         z = self.reparameterize(mu, logvar)  # (N, latent_dim)
         recon = bce_nats(self.decoder(z), x)
-        if self.prior is None:
-            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
-        else:
-            # No closed form against a mixture: the entropy of q(z|x) is exact, the cross-entropy
-            # with the prior a one-sample estimate at the z the decoder saw.
-            neg_entropy = -0.5 * (1 + LOG_2PI + logvar).sum(1)  # (N,)
-            kl = (neg_entropy - self.prior.log_prob(z)).mean()
+        kl = kl_standard_normal(mu, logvar) if self.prior is None else kl_mixture(mu, logvar, z, self.prior)
         return {"loss": recon + kl, "recon": recon, "kl": kl}
 
 
@@ -370,5 +332,6 @@ def count_parameters(model: nn.Module) -> int:
 
 __all__ = [
     "Autoencoder", "VAE", "MixturePrior", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
-    "DenoisingConvAE", "ConvNetVAE", "check_images", "add_noise", "count_parameters",
+    "DenoisingConvAE", "ConvNetVAE", "check_images", "add_noise", "count_parameters", "kl_standard_normal",
+    "kl_mixture",
 ]

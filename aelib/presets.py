@@ -126,37 +126,37 @@ register(Preset(
     "S5", "S5, the PyTorch examples VAE 784-400-20, Adam lr 1e-3, batch 128.",
 ))
 
-# --- Improved presets: better figures for the explorer, built from the same parts -------------
+# --- Improved presets: better figures than the seeds, built from the same parts ---------------
 
 register(Preset(
     "vae-2d", MLPVAE,
     ModelConfig("vae-2d", latent_dim=2, hidden=(512, 256)),
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
     None, "Improved 2-D VAE: S5's dense VAE made wider and deeper (784-512-256-2), trained longer "
-    "with a cosine learning-rate schedule. The explorer's default VAE.",
+    "with a cosine learning-rate schedule.",
 ))
 register(Preset(
     "ae-2d", MLPAE,
     ModelConfig("ae-2d", latent_dim=2, hidden=(512, 256)),
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
     None, "Improved 2-D AE: S3 without the ReLU that folds its code into one quadrant, "
-    "wider (784-512-256-2), cosine learning-rate schedule. The explorer's default AE.",
+    "wider (784-512-256-2), cosine learning-rate schedule.",
 ))
 register(Preset(
     "vae", ConvNetVAE,
     ModelConfig("vae", latent_dim=32, hidden=(256,)),
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
-    None, "Improved VAE: convolutional encoder and decoder (32 and 64 filters, stride 2) around a "
-    "256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the N(0, I) VAEs.",
+    None, "Improved VAE: S5's objective with a convolutional encoder and decoder (32 and 64 filters, stride 2) "
+    "around a 256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the N(0, I) VAEs.",
 ))
 register(Preset(
     "vae-2d-mixture", MLPVAE,
     ModelConfig("vae-2d-mixture", latent_dim=2, hidden=(1024, 512, 256), prior_components=50),
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
-    None, "Improved 2-D VAE with a learned prior: a deeper dense VAE (784-1024-512-256-2) whose prior is a "
-    "mixture of 50 full-covariance Gaussians in place of N(0, I), trained with the rest. The prior follows "
-    "the clusters the codes form, so fewer random codes fall between them; the best 2-D VAE of the set, in "
-    "loss and in recognisable samples.",
+    None, "Improved 2-D VAE with a learned prior (Tomczak & Welling, 2018): a deeper dense VAE "
+    "(784-1024-512-256-2) whose prior is a mixture of 50 full-covariance Gaussians in place of N(0, I), trained "
+    "with the rest. The prior follows the clusters the codes form, so fewer random codes fall between them; the "
+    "best 2-D VAE of the set, in loss and in recognisable samples.",
 ))
 register(Preset(
     "vae-mixture", ConvNetVAE,

@@ -12,10 +12,13 @@ import torch
 
 from aelib.config import TrainConfig
 from aelib.data import load_split, to_float
-from aelib.device import pick_device
+from aelib.device import describe_device, pick_device
+from aelib.metrics import evaluate
 from aelib.models import Autoencoder
+from aelib.runs import RunResult
 
 SNAPSHOT_DIGITS = 10  # fixed test digits whose reconstructions are kept per evaluation
+FINAL_KINDS = ("done", "stopped", "diverged")  # the kinds of the last event of a run
 
 
 @dataclass
@@ -29,7 +32,7 @@ class Snapshot:
 
 @dataclass
 class Event:
-    """One progress report. `kind` is 'step', 'eval', or a final 'done' / 'stopped' / 'diverged'."""
+    """One progress report. `kind` is 'step', 'eval', or one of FINAL_KINDS."""
 
     kind: str
     epoch: float  # fractional: 1.5 is half-way through the second epoch
@@ -48,242 +51,227 @@ class Event:
 
     @property
     def eta(self) -> float:
-        """Seconds left at the current pace."""
+        """Seconds left at the current pace (NaN before the first step)."""
         return self.elapsed / self.step * (self.total_steps - self.step) if self.step else float("nan")
 
     @property
     def final(self) -> bool:
-        return self.kind in ("done", "stopped", "diverged")
+        return self.kind in FINAL_KINDS
+
+
+def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam or Adadelta over the model; a learned prior's parameters in a group of their own, at
+    `prior_lr_scale` times the learning rate."""
+    named = list(model.named_parameters())
+    groups = [{"params": [p for n, p in named if not n.startswith("prior.")]}]
+    prior = [p for n, p in named if n.startswith("prior.")]
+    if prior:
+        groups.append({"params": prior, "lr": config.lr * config.prior_lr_scale})
+    optimizer = torch.optim.Adadelta if config.optimizer == "adadelta" else torch.optim.Adam
+    return optimizer(groups, lr=config.lr)
+
+
+class LastGood:
+    """Every tensor a step changes (weights, buffers, optimizer state), copied at each good check,
+    to be put back when a later step turns the loss NaN or infinite."""
+
+    def __init__(self, model: Autoencoder, optimizer: torch.optim.Optimizer):
+        self.model, self.optimizer = model, optimizer
+        self._copies: list[torch.Tensor] = []
+
+    def _tensors(self) -> list[torch.Tensor]:
+        opt_state = [v for st in self.optimizer.state.values() for v in st.values() if isinstance(v, torch.Tensor)]
+        return [*self.model.state_dict().values(), *opt_state]
+
+    @torch.no_grad()
+    def keep(self) -> None:
+        # Into copies made once, so a check every few steps costs a memcpy, not a malloc.
+        tensors = self._tensors()
+        if len(self._copies) != len(tensors):
+            self._copies = [t.detach().clone() for t in tensors]
+        else:
+            for c, t in zip(self._copies, tensors):
+                c.copy_(t)
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        # Before the first step the optimizer has no state yet, so the copies may hold the weights only.
+        for c, t in zip(self._copies, self._tensors()):  # noqa: B905
+            t.copy_(c)
 
 
 @torch.no_grad()
-def evaluate(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
-    """Mean test metrics over uint8 `images`. Noise and posterior samples use a fixed seed,
-    so the same weights always give the same figure."""
+def snapshot(model: Autoencoder, test_images: torch.Tensor, index: torch.Tensor, epoch: float) -> Snapshot:
+    """The model's reconstructions of the first SNAPSHOT_DIGITS test images, and the codes of the
+    test images at `index`."""
     was_training = model.training
     model.eval()
-    device = images.device
-    sums: dict[str, float] = {}
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        for i in range(0, len(images), batch_size):
-            x = to_float(images[i : i + batch_size])
-            for k, v in model.loss(x).items():
-                sums[k] = sums.get(k, 0.0) + float(v) * len(x)
+    recon = model(to_float(test_images[:SNAPSHOT_DIGITS]))
+    points = test_images[index.to(test_images.device)]
+    codes = torch.cat([model.encode(to_float(points[i : i + 1000])) for i in range(0, len(points), 1000)]
+                      or [torch.empty(0, model.latent_dim, device=test_images.device)])
     model.train(was_training)
-    out = {k: v / len(images) for k, v in sums.items()}
-    out["bce_per_pixel"] = out["recon"] / 784
-    return out
+    return Snapshot(epoch, recon.cpu(), codes.float().cpu())
 
 
 class Trainer:
     """Trains `model` under `config`, yielding `Event`s. Call `stop()` from any thread to end
     the run between two steps; the weights stay as of that step."""
 
-    def __init__(
-        self,
-        model: Autoencoder,
-        config: TrainConfig,
-        device: torch.device | str | None = None,
-        data_root: str | None = None,
-        train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
-        test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ):
+    def __init__(self, model: Autoencoder, config: TrainConfig, device: torch.device | str | None = None,
+                 data_root: str | None = None, train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 test_data: tuple[torch.Tensor, torch.Tensor] | None = None):
         self.config = config
         self.device = pick_device(device)
         self.model = model.to(self.device)
-        if train_data is None:
-            train_data = load_split(config.dataset, "train", root=data_root, device=self.device)
-        if test_data is None:
-            test_data = load_split(config.dataset, "test", root=data_root, device=self.device)
-        self.train_images, self.train_labels = (t.to(self.device) for t in train_data)
+        train_data = train_data or load_split(config.dataset, "train", root=data_root)
+        test_data = test_data or load_split(config.dataset, "test", root=data_root)
+        self.train_images, self.train_labels = (t[: config.limit].to(self.device) for t in train_data)
         self.test_images, self.test_labels = (t.to(self.device) for t in test_data)
-        if config.limit:
-            self.train_images = self.train_images[: config.limit]
-            self.train_labels = self.train_labels[: config.limit]
         n = len(self.train_images)
-        # A batch larger than the data is clipped rather than refused: one step per epoch.
-        self.batch_size = min(config.batch_size, n)
+        self.batch_size = min(config.batch_size, n)  # a batch larger than the data: one step per epoch
         self.steps_per_epoch = n // self.batch_size
         self.total_steps = self.steps_per_epoch * config.epochs
-        self.optimizer = self._make_optimizer()
+        self.optimizer = make_optimizer(self.model, config)
+        # Each parameter group's learning rate (the prior's scaled) follows the schedule from its own start.
+        self.scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=self.total_steps)
+                          if config.schedule == "cosine" else None)
         self.history: list[dict[str, float]] = []  # one test-metric dict per evaluation, with 'epoch'
         self.snapshots: list[Snapshot] = []
         self.snapshot_index = torch.arange(min(config.snapshot_points, len(self.test_images)))
-        self._stop = threading.Event()
-        self._good: list[torch.Tensor] = []
+        self.step = 0
         self.elapsed = 0.0
-        self.epochs_done = 0.0
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        named = list(self.model.named_parameters())
-        params = [{"params": [p for n, p in named if not n.startswith("prior.")]}]
-        prior = [p for n, p in named if n.startswith("prior.")]
-        if prior:
-            params.append({"params": prior, "lr_scale": self.config.prior_lr_scale})
-        if self.config.optimizer == "adadelta":
-            return torch.optim.Adadelta(params, lr=self.config.lr)
-        return torch.optim.Adam(params, lr=self.config.lr)
-
-    def _lr_at(self, step: int) -> float:
-        if self.config.schedule == "cosine":
-            return self.config.lr * 0.5 * (1 + math.cos(math.pi * step / self.total_steps))
-        return self.config.lr
-
-    def stop(self) -> None:
-        self._stop.set()
+        self._stop = threading.Event()
+        self._good = LastGood(self.model, self.optimizer)
+        self._sums: dict[str, torch.Tensor] = {}  # losses summed since the last report, on the device
+        self._window = (0, 0.0)  # (steps, start time) of the throughput measured at the next report
 
     @property
     def metric(self) -> str:
         return self.model.metric
 
-    def _snapshot(self, epoch: float) -> Snapshot:
-        self.model.eval()
-        with torch.no_grad():
-            digits = to_float(self.test_images[:SNAPSHOT_DIGITS])
-            recon = self.model(digits)
-            codes = torch.cat([
-                self.model.encode(to_float(self.test_images[self.snapshot_index[i : i + 1000]]))
-                for i in range(0, len(self.snapshot_index), 1000)
-            ] or [torch.empty(0, self.model.latent_dim, device=self.device)])
-        self.model.train()
-        return Snapshot(epoch, recon.cpu(), codes.float().cpu())
+    @property
+    def epochs_done(self) -> float:
+        return self.step / self.steps_per_epoch
 
-    def _tensors(self) -> list[torch.Tensor]:
-        """Every tensor that a step changes: weights, buffers and optimizer state."""
-        opt_state = [v for st in self.optimizer.state.values() for v in st.values() if isinstance(v, torch.Tensor)]
-        return [*self.model.state_dict().values(), *opt_state]
-
-    def _keep_good(self) -> None:
-        # Copies into buffers made once, so a check every few steps costs a memcpy, not a malloc.
-        tensors = self._tensors()
-        if len(self._good) != len(tensors):
-            self._good = [t.detach().clone() for t in tensors]
-        else:
-            for g, t in zip(self._good, tensors):
-                g.copy_(t.detach())
-
-    def _restore_good(self) -> None:
-        with torch.no_grad():
-            # Before the first step the optimizer has no state yet, so _good may hold the weights only.
-            for g, t in zip(self._good, self._tensors()):  # noqa: B905
-                t.copy_(g)
+    def stop(self) -> None:
+        self._stop.set()
 
     def run(self) -> Iterator[Event]:
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
-        gen = torch.Generator().manual_seed(cfg.seed)  # the shuffling order, on CPU for portability
-        log_every = cfg.log_every or max(1, self.steps_per_epoch // 50)
-        eval_every = max(1, self.steps_per_epoch // cfg.evals_per_epoch)
-        n_imgs = len(self.train_images)
-
+        """Train, yielding a 'step' event at each progress report, an 'eval' event at each evaluation,
+        and one final event: 'done', 'stopped' (after `stop()`) or 'diverged' (a loss went NaN or
+        infinite: the weights are put back to those of the last good report)."""
+        torch.manual_seed(self.config.seed)
         self.model.train()
-        self._keep_good()
-        sums: dict[str, torch.Tensor] = {}
-        window_steps, window_t0 = 0, time.perf_counter()
-        t0 = time.perf_counter() - self.elapsed
-        step = 0
-        for _ in range(cfg.epochs):
-            perm = torch.randperm(n_imgs, generator=gen).to(self.device)
-            for i in range(self.steps_per_epoch):
-                if self._stop.is_set():
-                    self.elapsed = time.perf_counter() - t0
-                    yield self._event("stopped", step, message="Training stopped on request.")
+        self._good.keep()
+        start = time.perf_counter()
+        self._window = (0, start)
+        for x, report_due, eval_due in self._batches():
+            if self._stop.is_set():
+                yield self._event("stopped", message="Training stopped on request.")
+                return
+            self._optimisation_step(x)
+            self.elapsed = time.perf_counter() - start
+            if not report_due:
+                continue
+            report = self._report()
+            yield report
+            if report.kind == "diverged":
+                return
+            if eval_due:
+                ev = self._evaluate()
+                yield ev
+                if self._reached_target(ev.test):
+                    yield self._event("done", test=ev.test, message=(
+                        f"Reached the target {self.metric} {self.config.target_loss:g} at epoch "
+                        f"{self.epochs_done:.2f} after {self.elapsed:.1f} s."))
                     return
-                for g in self.optimizer.param_groups:
-                    g["lr"] = self._lr_at(step) * g.get("lr_scale", 1.0)
-                x = to_float(self.train_images[perm[i * self.batch_size : (i + 1) * self.batch_size]])
-                losses = self.model.loss(x)
-                self.optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                self.optimizer.step()
-                step += 1
-                window_steps += 1
-                for k, v in losses.items():  # accumulate on the device: no sync per step
-                    sums[k] = sums.get(k, 0) + v.detach()
+        yield self._event("done", test=self.history[-1] if self.history else None,
+                          message=f"Finished {self.config.epochs} epochs in {self.elapsed:.1f} s.")
 
-                at_eval = step % eval_every == 0 or i == self.steps_per_epoch - 1
-                if step % log_every == 0 or at_eval:
-                    train = {k: float(v) / window_steps for k, v in sums.items()}
-                    now = time.perf_counter()
-                    rate = window_steps * self.batch_size / max(now - window_t0, 1e-9)
-                    self.elapsed = now - t0
-                    self.epochs_done = step / self.steps_per_epoch
-                    if not all(math.isfinite(v) for v in train.values()):
-                        self._restore_good()
-                        yield self._event(
-                            "diverged", step, train=train,
-                            message=(
-                                f"The loss became {train['loss']} at step {step}: training diverged, "
-                                f"usually because the learning rate ({cfg.lr:g}) is too high. Stopped; the "
-                                "weights are those of the last good step. Try a learning rate 10x smaller."
-                            ),
-                        )
-                        return
-                    self._keep_good()
-                    sums, window_steps, window_t0 = {}, 0, now
-                    yield self._event("step", step, train=train, rate=rate)
-                    if at_eval:
-                        ev = self._evaluate(step)
-                        yield ev
-                        target = cfg.target_loss
-                        if target is not None and ev.test[self.metric] <= target:
-                            yield self._event(
-                                "done", step, test=ev.test,
-                                message=f"Reached the target {self.metric} {target:g} at epoch "
-                                        f"{self.epochs_done:.2f} after {self.elapsed:.1f} s.",
-                            )
-                            return
-                        window_t0 = time.perf_counter()  # evaluation time is not training throughput
-        yield self._event("done", step, test=self.history[-1] if self.history else None,
-                          message=f"Finished {cfg.epochs} epochs in {self.elapsed:.1f} s.")
+    def _batches(self) -> Iterator[tuple[torch.Tensor, bool, bool]]:
+        """Every training batch of the run, with whether a progress report and an evaluation follow it."""
+        gen = torch.Generator().manual_seed(self.config.seed)  # the shuffling order, on CPU for portability
+        log_every = self.config.log_every or max(1, self.steps_per_epoch // 50)
+        eval_every = max(1, self.steps_per_epoch // self.config.evals_per_epoch)
+        for _ in range(self.config.epochs):
+            order = torch.randperm(len(self.train_images), generator=gen).to(self.device)
+            for i in range(self.steps_per_epoch):
+                step = self.step + 1  # the step this batch makes: the loop body takes each before the next
+                eval_due = step % eval_every == 0 or i == self.steps_per_epoch - 1
+                batch = order[i * self.batch_size : (i + 1) * self.batch_size]
+                yield to_float(self.train_images[batch]), eval_due or step % log_every == 0, eval_due
 
-    def checkpoint_metadata(self, outcome: str) -> dict:
-        """JSON-able metadata describing this run, for `aelib.save`."""
-        from aelib.device import describe_device
+    def _optimisation_step(self, x: torch.Tensor) -> None:
+        losses = self.model.loss(x)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.step += 1
+        for k, v in losses.items():  # summed on the device: no synchronisation per step
+            self._sums[k] = self._sums.get(k, 0) + v.detach()
 
-        cfg = self.config
-        test = self.history[-1] if self.history else {}
-        return {
-            "preset": self.model.config.preset,
-            "dataset": cfg.dataset,
-            "epochs": round(self.epochs_done, 3),
-            "seed": cfg.seed,
-            "train_config": cfg.to_dict(),
-            "test_metrics": {k: round(v, 5) for k, v in test.items() if k != "epoch"},
-            "metric": self.metric,
-            "history": [{k: round(v, 5) for k, v in h.items()} for h in self.history],
-            "train_seconds": round(self.elapsed, 2),
-            "device": describe_device(self.device),
-            "outcome": outcome,
-        }
+    def _report(self) -> Event:
+        """The mean losses since the last report, as a 'step' event; or, when one of them is not
+        finite, a 'diverged' event, with the weights put back to the last good report's."""
+        steps, since = self._window
+        now = time.perf_counter()
+        steps = self.step - steps
+        train = {k: float(v) / steps for k, v in self._sums.items()}
+        self._sums = {}
+        if not all(math.isfinite(v) for v in train.values()):
+            self._good.restore()
+            return self._event("diverged", train=train, message=(
+                f"The loss became {train['loss']} at step {self.step}: training diverged, usually because the "
+                f"learning rate ({self.config.lr:g}) is too high. Stopped; the weights are those of the last good "
+                "step. Try a learning rate 10x smaller."))
+        self._good.keep()
+        self._window = (self.step, now)
+        return self._event("step", train=train, rate=steps * self.batch_size / max(now - since, 1e-9))
 
-    def latent_history(self) -> dict[str, torch.Tensor]:
-        """The snapshots' latent positions as checkpoint extras (empty without snapshots)."""
-        if not self.snapshots or not len(self.snapshot_index):
-            return {}
-        return {
-            "latent_history": torch.stack([s.codes for s in self.snapshots]).half(),  # (E, n, D)
-            "latent_history_epochs": torch.tensor([s.epoch for s in self.snapshots]),
-            "latent_history_index": self.snapshot_index.cpu(),
-        }
-
-    def _evaluate(self, step: int) -> Event:
-        epoch = step / self.steps_per_epoch
+    def _evaluate(self) -> Event:
         test = evaluate(self.model, self.test_images)
-        self.model.train()
-        test["epoch"] = epoch
+        test["epoch"] = self.epochs_done
         self.history.append(test)
         snap = None
         if self.config.snapshots:
-            snap = self._snapshot(epoch)
+            snap = snapshot(self.model, self.test_images, self.snapshot_index, self.epochs_done)
             self.snapshots.append(snap)
-        return self._event("eval", step, test=test, snapshot=snap)
+        self._window = (self.step, time.perf_counter())  # evaluation time is not training throughput
+        return self._event("eval", test=test, snapshot=snap)
 
-    def _event(self, kind: str, step: int, train: dict | None = None, test: dict | None = None,
+    def _reached_target(self, test: dict[str, float]) -> bool:
+        return self.config.target_loss is not None and test[self.metric] <= self.config.target_loss
+
+    def _event(self, kind: str, train: dict | None = None, test: dict | None = None,
                snapshot: Snapshot | None = None, message: str = "", rate: float | None = None) -> Event:
         if rate is None:
-            rate = step * self.batch_size / self.elapsed if self.elapsed > 0 else 0.0
-        return Event(kind, step / self.steps_per_epoch, step, self.total_steps, self.elapsed, rate,
+            rate = self.step * self.batch_size / self.elapsed if self.elapsed > 0 else 0.0
+        return Event(kind, self.epochs_done, self.step, self.total_steps, self.elapsed, rate,
                      train or {}, test, snapshot, message)
 
+    def result(self, outcome: str) -> RunResult:
+        """The run as it stands (weights, metadata, latent history), copied to the CPU: what
+        `aelib.runs.save_run` turns into a checkpoint."""
+        cfg = self.config
+        meta = {
+            "preset": self.model.config.preset, "dataset": cfg.dataset, "epochs": round(self.epochs_done, 3),
+            "seed": cfg.seed, "train_config": cfg.to_dict(), "metric": self.metric,
+            "history": [{k: round(v, 5) for k, v in h.items()} for h in self.history],
+            "train_seconds": round(self.elapsed, 2), "device": describe_device(self.device), "outcome": outcome,
+        }
+        weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        return RunResult(self.model.config, weights, meta, latent_history(self.snapshots, self.snapshot_index))
+
+
+def latent_history(snapshots: list[Snapshot], index: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The snapshots' codes of the test images at `index`, as checkpoint extras (empty without any)."""
+    if not snapshots or not len(index):
+        return {}
+    return {
+        "latent_history": torch.stack([s.codes for s in snapshots]).half(),  # (E, n, D)
+        "latent_history_epochs": torch.tensor([s.epoch for s in snapshots]),
+        "latent_history_index": index.cpu(),
+    }

@@ -19,10 +19,10 @@ import argparse
 import asyncio
 import base64
 import json
+import math
 import os
 import random
 import re
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -341,7 +341,7 @@ def run_load(n: int, seconds: float, think: tuple[float, float] = (1.0, 3.0), mo
 
 def _row(r: dict) -> str:
     def num(v: float, fmt: str) -> str:
-        return "-" if v != v else format(v, fmt)
+        return "-" if math.isnan(v) else format(v, fmt)
 
     a, o = r["all"], r["open_s"]
     cells = [r["sessions"], f"{r['think_s'][0]:g}-{r['think_s'][1]:g}", r["label"], r["actions"], len(r["errors"]),

@@ -4,20 +4,22 @@ import streamlit as st
 
 import ui
 from aelib import figures
-from aelib.data import CLASS_NAMES, load_split, to_float
+from aelib.data import CLASS_NAMES, load_split
 from aelib.latent import reconstruct, sample_prior, tile
 from aelib.models import count_parameters
+from ui import shared, words
+from ui.checkpoints import usable
 
 st.title("Compare models")
-choices = ui.usable()
+choices = usable()
 default = [n for n in ("ae-2d.pt", "vae-2d.pt", "conv-vae.pt") if n in choices] or list(choices)[:2]
 names = st.multiselect("Checkpoints (two to four)", list(choices), default=default, max_selections=4,
                        key="cmp:models")
 if len(names) < 2:
     st.info("Pick at least two checkpoints to compare.")
     st.stop()
-models = {n: ui.model(choices[n]) for n in names}
-datasets = {ui.dataset_of(m) for m in models.values()}
+models = {n: shared.model(choices[n]) for n in names}
+datasets = {shared.dataset_of(m) for m in models.values()}
 if len(datasets) > 1:
     st.warning("These models were trained on different datasets, so they cannot draw the same digits. "
                "Pick models of one dataset: " + ", ".join(sorted(datasets)) + ".")
@@ -25,10 +27,10 @@ if len(datasets) > 1:
 dataset = datasets.pop()
 
 st.subheader("The numbers")
-real = ui.real_recognisability(dataset)
+real = shared.real_recognisability(dataset)
 rows = []
 for n, m in models.items():
-    meta, score = m.metadata, ui.recognisability_of(choices[n])
+    meta, score = m.metadata, shared.recognisability_of(choices[n])
     test = meta.get("test_metrics", {})
     rows.append({
         "checkpoint": n, "preset": meta.get("preset"), "latent": m.latent_dim,
@@ -52,12 +54,12 @@ try:
     test_images, test_labels = load_split(dataset, "test")
 except FileNotFoundError:
     test_images = None
-    st.info(f"The reconstructions and maps need the {dataset} test set, which is not on this machine.")
+    st.info(words.no_test_set(dataset, "The reconstructions and maps need"))
 
 if test_images is not None:
     st.subheader("The same ten test digits, rebuilt by each")
     digits = test_images[:10]  # (10, 1, 28, 28) uint8
-    rows = [to_float(digits).squeeze(1)] + [reconstruct(m, digits) for m in models.values()]
+    rows = [digits] + [reconstruct(m, digits) for m in models.values()]
     st.plotly_chart(figures.image_rows(rows, ["real"] + names, [CLASS_NAMES[dataset][int(c)] for c in test_labels[:10]],
                                        scale=2.2), key="cmp:recon", config=ui.STILL)
 
@@ -73,7 +75,7 @@ for col, (n, m) in zip(st.columns(len(models)), models.items()):
 
 st.subheader("Their maps of the test digits")
 for col, n in zip(st.columns(len(models)), names):
-    lmap = ui.latent_map(choices[n])
+    lmap = shared.latent_map(choices[n])
     col.markdown(f"`{n}`" + ("" if models[n].latent_dim == 2 else " (PCA plane)"))
     if lmap is None:
         col.info("No test set on this machine.")

@@ -3,8 +3,8 @@
 import streamlit as st
 
 import aelib
-import ui
 from aelib.device import describe_device
+from ui import checkpoints, words
 
 st.title("Autoencoder explorer")
 st.markdown(
@@ -24,20 +24,17 @@ head = st.columns(widths)
 for col, text in zip(head, ["checkpoint", "preset", "seed", "latent", "test figure", ""]):
     if text:  # an empty "****" would draw a horizontal rule
         col.markdown(f"**{text}**")
-for row in ui.catalogue():
+for row in checkpoints.catalogue():
     meta = row["meta"]
     cols = st.columns(widths if meta else [widths[0], sum(widths[1:])], vertical_alignment="center")
     cols[0].markdown(f"`{row['name']}`" + (" · yours" if row["source"] != "shipped" else ""))
     if meta is None:
         cols[1].warning(f"Unusable: {row['error']}", icon="⚠️")
         continue
-    preset = aelib.get_preset(meta["preset"])
-    unit = meta.get("metric", "loss")
-    value = meta.get("test_metrics", {}).get(unit)
     cols[1].write(meta["preset"])
-    cols[2].write(preset.seed_ref or "improved")
+    cols[2].write(aelib.get_preset(meta["preset"]).seed_ref or "improved")
     cols[3].write(str(meta["config"]["latent_dim"]))
-    cols[4].write("–" if value is None else f"{value:.2f} nats/image" if unit == "loss" else f"{value:.4f} BCE/pixel")
+    cols[4].write(words.test_figure(meta))
     if cols[5].button("Explore →", key=f"explore:{row['name']}"):
         st.session_state["model"] = row["name"]
         st.switch_page("pages/explorer.py")
@@ -50,7 +47,7 @@ with st.expander("Add a checkpoint file", icon=":material/upload_file:", expande
     if upload is not None and st.session_state.get("home:upload_id") != upload.file_id:
         st.session_state["home:upload_id"] = upload.file_id
         try:
-            name = ui.add_upload(upload.name, upload.getvalue())
+            name = checkpoints.add_upload(upload.name, upload.getvalue())
             st.session_state["home:upload_note"] = ("success", f"Added {name}: it is listed above, and is now "
                                                                "the model on every page.")
         except ValueError as err:

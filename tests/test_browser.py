@@ -20,6 +20,8 @@ from tests.conftest import need
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshots")
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
@@ -31,14 +33,21 @@ def checkpoints(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def session(data_root, checkpoints):
+def server(data_root, checkpoints):
+    """The app, served by `streamlit run app.py`, over the data and a copy of the checkpoints."""
     if not B.chromium_available():
         need(f"Chromium or Playwright missing (looked for {B.CHROMIUM}); on Debian: apt-get install chromium, "
              "pip install playwright")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    env = {"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}
-    with B.serve(env) as (url, _, _), B.browser() as b:
-        page, _ = B.open_home(b, url)
+    with B.serve({"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def session(server):
+    """One browser tab on the home page, shared by the tests in order."""
+    with B.browser() as b:
+        page, _ = B.open_home(b, server.url)
         yield page
 
 
@@ -178,30 +187,32 @@ def test_a_learned_prior_on_the_map_and_in_generate(session):
         page.close()
 
 
-def _training_processes() -> list[int]:
-    """Pids of running `python -m aelib.jobs` children."""
+def _training_processes(server_pid: int) -> list[int]:
+    """Pids of the server's running training processes: its children started by multiprocessing's spawn."""
     pids = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"aelib.jobs" in (proc / "cmdline").read_bytes():
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()  # state, ppid, ...
+            if proc.name.isdigit() and int(stat[1]) == server_pid and stat[0] not in "ZX" \
+                    and b"spawn_main" in (proc / "cmdline").read_bytes():
                 pids.append(int(proc.name))
         except OSError:  # gone meanwhile
             pass
     return pids
 
 
-def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session):
+def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session, server):
     page = session
     _start_vae_2d(page)
     t0 = time.time()
-    while not _training_processes():  # the page may still show the last run's figures meanwhile
+    while not _training_processes(server.pid):  # the page may still show the last run's figures meanwhile
         assert time.time() - t0 < 30, "no training process started"
         time.sleep(0.2)
     page.get_by_text("images/s").wait_for(timeout=60_000)
     page.reload()  # a new session; the old one is gone, and its run with it
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     t0 = time.time()
-    while _training_processes():
+    while _training_processes(server.pid):
         assert time.time() - t0 < 10, "the run of a closed session was still training after 10 s"
         time.sleep(0.2)
     _start_vae_2d(page, go_to_train=False)  # the trainer is free again: it starts at once, no queue
@@ -229,7 +240,7 @@ def test_uploading_a_digit_and_a_bad_file(session, tmp_path):
     page.screenshot(path=SHOTS / "upload.png")
     (tmp_path / "notes.png").write_bytes(b"these are lecture notes, not a picture")
     uploader.set_input_files(str(tmp_path / "notes.png"))
-    page.get_by_text("not a picture this app can read").wait_for(timeout=30_000)
+    page.get_by_text("not a readable picture").wait_for(timeout=30_000)
     no_exception(page)
     page.screenshot(path=SHOTS / "upload-bad.png")
 

@@ -170,6 +170,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
 def test_a_process_killed_while_saving_leaves_the_previous_file_intact(tmp_path, delay):
     import signal

@@ -1,6 +1,7 @@
 """Device choice, the command line, and what `import aelib` pulls in."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,10 @@ import pytest
 import torch
 
 from aelib import load
+from aelib.cli import main
 from aelib.device import pick_device
+from aelib.presets import PRESETS
+from tests.conftest import need
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,14 +46,25 @@ def test_import_does_not_pull_streamlit_or_torchvision():
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_presets_command_lists_every_preset():
-    out = run("presets")
-    assert out.returncode == 0
-    for name in ("conv-vae", "dense-ae", "conv-ae", "deep-ae-2d", "denoising-conv-ae", "mlp-vae", "vae-2d", "ae-2d"):
-        assert name in out.stdout
-    assert "51,154" in out.stdout
+def test_presets_command_lists_every_preset(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in PRESETS:
+        assert f"\n{name} " in out
+    assert "51,154" in out  # S3's parameter count
 
 
+@pytest.mark.slow
+def test_the_aelib_command_and_python_m_aelib_are_the_same_program():
+    if shutil.which("aelib") is None:
+        need("the aelib command is not installed: pip install -e . (the README's commands do it)")
+    by_command = subprocess.run(["aelib", "presets"], capture_output=True, text=True)
+    by_module = run("presets")
+    assert by_command.returncode == by_module.returncode == 0
+    assert by_command.stdout == by_module.stdout and "vae-2d" in by_command.stdout
+
+
+@pytest.mark.slow
 def test_train_then_eval(tmp_path, data_root):
     ckpt = tmp_path / "tiny.pt"
     out = run("train", "--preset", "vae-2d", "--epochs", "1", "--limit", "512", "--data", str(data_root),
@@ -70,7 +85,23 @@ def test_train_then_eval(tmp_path, data_root):
     (["train", "--preset", "nope", "--out", "x.pt"], "invalid choice: 'nope'"),
     (["eval", "missing.pt"], "no checkpoint at missing.pt"),
 ])
-def test_bad_arguments_get_one_clear_line(args, message, tmp_path):
-    out = run(*args, cwd=tmp_path)
-    assert out.returncode == 2
-    assert message in out.stderr and "Traceback" not in out.stderr
+def test_bad_arguments_get_one_clear_line(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(args)
+    except SystemExit as exit:  # argparse's own refusals
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_the_library_holds_no_app():
+    """aelib knows nothing of Streamlit, sessions or the app's own modules (the app imports aelib,
+    never the other way round)."""
+    import re
+
+    for path in (ROOT / "aelib").glob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"streamlit|session_state", text, re.I), path.name
+        assert not re.search(r"^\s*(from|import) (ui|pages)\b", text, re.M), path.name

@@ -24,13 +24,6 @@ def test_scatter_has_an_invisible_clickable_grid_and_one_trace_per_class():
     assert (fig.data[-1].x[0], fig.data[-1].y[0]) == (0.5, 0.5)
 
 
-def test_clicked_point_reads_a_selection_event():
-    event = {"selection": {"points": [{"x": 1.25, "y": -0.5, "curve_number": 0, "point_index": 7}]}}
-    assert figures.clicked_point(event) == (1.25, -0.5)
-    assert figures.clicked_point({"selection": {"points": []}}) is None
-    assert figures.clicked_point(None) is None
-
-
 def test_image_is_drawn_top_row_first():
     img = np.zeros((28, 28))
     img[0, :] = 1
@@ -44,7 +37,7 @@ def test_latent_map_ranges_and_round_trip(synth):
     model = build("mlp-vae", seed=0).eval()
     lmap = LatentMap(model, images, labels)
     assert lmap.codes.shape == (len(images), 20) and lmap.points.shape == (len(images), 2)
-    assert lmap.slider_ranges.shape == (20, 2) and (lmap.slider_ranges[:, 0] < lmap.slider_ranges[:, 1]).all()
+    assert lmap.code_ranges.shape == (20, 2) and (lmap.code_ranges[:, 0] < lmap.code_ranges[:, 1]).all()
     inside = ((lmap.points[:, 0] > lmap.x_range[0]) & (lmap.points[:, 0] < lmap.x_range[1])).float().mean()
     assert inside > 0.98
     code = lmap.code_at(0.3, -0.2)
@@ -142,3 +135,47 @@ def test_prior_gaussians_are_drawn_two_standard_deviations_out():
         maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov.numpy()), d)
         assert np.allclose(maha, 4.0, atol=1e-6)  # every point is 2 standard deviations out
     assert line.hoverinfo == "skip"  # clicks go through to the map underneath
+
+
+def test_pictures_come_as_uint8_or_floats_with_or_without_a_channel_axis():
+    digit = torch.zeros(1, 28, 28, dtype=torch.uint8)
+    digit[0, 3, :] = 255
+    z = np.asarray(figures.image(digit).data[0].z, dtype=float)
+    assert z.shape == (28, 28) and z[3].min() == 1.0 and z[4].max() == 0.0  # scaled to [0, 1], channel dropped
+    rows = figures.image_rows([digit.expand(4, 1, 28, 28), torch.ones(4, 28, 28)], ["a", "b"], gap=0)
+    canvas = np.asarray(rows.data[0].z, dtype=float)
+    assert canvas.shape == (56, 112) and canvas[3].min() == 1.0 and canvas[28:].min() == 1.0
+    one = figures.image_rows([digit, digit.float() / 255], gap=0)  # a row of one image stays a row
+    assert np.asarray(one.data[0].z, dtype=float).shape == (56, 28)
+
+
+def test_sample_sheet_names_the_judges_verdict_in_each_tile():
+    images = torch.rand(6, 28, 28)
+    labels, confidence = torch.tensor([0, 1, 2, 3, 4, 9]), torch.tensor([0.99, 0.5, 0.95, 0.2, 0.91, 0.9])
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    fig = figures.sample_sheet(images, 3, names, labels, confidence)
+    assert np.asarray(fig.data[0].z, dtype=float).shape == (56, 84)
+    texts = [(a.text, a.font.color) for a in fig.layout.annotations]
+    assert texts == [("zer", "#ffd54f"), ("one?", "#ff5252"), ("two", "#ffd54f"),
+                     ("thr?", "#ff5252"), ("fou", "#ffd54f"), ("nin", "#ffd54f")]  # sure at CONFIDENT = 0.9
+    assert not figures.sample_sheet(images, 3, names).layout.annotations  # not judged: no verdicts
+    sheet = figures.sample_sheet(torch.rand(7, 28, 28), 3, names)  # a last row left part empty
+    assert np.asarray(sheet.data[0].z, dtype=float).shape == (84, 84)
+
+
+def test_morph_rows_put_the_real_ends_above_the_paths():
+    linear, spherical = torch.zeros(5, 28, 28), torch.ones(5, 28, 28)
+    ends = (torch.full((1, 28, 28), 255, dtype=torch.uint8), torch.full((1, 28, 28), 255, dtype=torch.uint8))
+    fig = figures.morph_rows(linear, spherical, ends=ends)
+    assert list(fig.layout.yaxis.ticktext) == ["real", "linear", "spherical"]
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert (z[:28, :28] == 1).all() and np.isnan(z[:28, 31:59]).all()  # the real digit, then a blank
+    assert list(figures.morph_rows(linear, spherical).layout.yaxis.ticktext) == ["linear", "spherical"]
+
+
+def test_training_map_frames_the_codes_it_shows():
+    codes = torch.tensor([[-4.0, 1.0], [6.0, 3.0], [0.0, 2.0]])
+    fig = figures.training_map(codes, torch.tensor([0, 1, 2]), [str(i) for i in range(10)])
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert x0 < -4 < 6 < x1 and y0 < 1 < 3 < y1 and x1 - x0 < 12
+    assert figures.CLICK_GRID not in [t.name for t in fig.data] and fig.data[0].type == "scatter"  # SVG

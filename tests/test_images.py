@@ -69,7 +69,7 @@ def test_real_digits_survive_the_round_trip(data_root):
 
 @pytest.mark.parametrize("data, message", [
     (b"", "empty"),
-    (b"this is a text file, not a picture", "not a picture"),
+    (b"this is a text file, not a picture", "not a readable picture"),
     (encode(drawn_one())[:300], "damaged"),
     (encode(Image.new("L", (200, 200), 255)), "No digit"),
 ])

@@ -1,6 +1,7 @@
 """A training job runs in the background, reports progress, stops on request and saves what it learned."""
 
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,7 +25,7 @@ def _job(preset: str = "deep-ae-2d", epochs: int = 2, **config) -> TrainingJob:
     return TrainingJob(preset, cfg, device="cpu", train_data=data, test_data=synthetic_digits(128, seed=1))
 
 
-@pytest.mark.parametrize("preset", ["deep-ae-2d", "vae-2d"])
+@pytest.mark.parametrize("preset", ["deep-ae-2d", pytest.param("vae-2d", marks=pytest.mark.slow)])
 def test_job_reports_progress_and_finishes(preset):
     job = _job(preset).start()
     _wait(job)
@@ -39,6 +40,7 @@ def test_job_reports_progress_and_finishes(preset):
     assert ("kl" in v.evals[-1]) == aelib.get_preset(preset).variational
 
 
+@pytest.mark.slow
 def test_stop_ends_the_run_and_the_model_can_be_saved(tmp_path):
     job = _job(epochs=500).start()
     while not job.view().evals:  # past the first evaluation, so there is a latent history to save
@@ -54,6 +56,7 @@ def test_stop_ends_the_run_and_the_model_can_be_saved(tmp_path):
     assert model.extras["latent_history"].shape[1:] == (64, 2)
 
 
+@pytest.mark.slow
 def test_a_running_job_saves_its_last_completed_epoch(tmp_path):
     job = _job(epochs=500, evals_per_epoch=3).start()
     with pytest.raises(ValueError, match="not completed an epoch"):
@@ -77,6 +80,7 @@ def test_a_running_job_saves_its_last_completed_epoch(tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), final.state_dict().values()))
 
 
+@pytest.mark.slow
 def test_a_diverged_run_stops_with_a_message_and_keeps_its_last_good_weights(tmp_path):
     job = _job("vae-2d", epochs=20, lr=1e4).start()
     _wait(job)
@@ -88,6 +92,7 @@ def test_a_diverged_run_stops_with_a_message_and_keeps_its_last_good_weights(tmp
     assert model.metadata["outcome"] == "diverged"
 
 
+@pytest.mark.slow
 def test_missing_data_fails_with_the_loader_message(tmp_path):
     cfg = aelib.recipe("deep-ae-2d", epochs=1)
     job = TrainingJob("deep-ae-2d", cfg, device="cpu", data_root=tmp_path / "nothing").start()
@@ -101,6 +106,7 @@ def test_bad_settings_raise_in_the_caller():
         TrainingJob("nope", aelib.recipe("deep-ae-2d"))
 
 
+@pytest.mark.slow
 def test_latent_history_is_skipped_for_long_codes(tmp_path):
     job = _job("dense-ae", epochs=1, snapshot_points=0).start()
     _wait(job)
@@ -109,6 +115,7 @@ def test_latent_history_is_skipped_for_long_codes(tmp_path):
     assert aelib.load(job.save(tmp_path / "d.pt"), device="cpu").extras == {}
 
 
+@pytest.mark.slow
 def test_the_trained_weights_come_back_from_the_training_process():
     job = _job(epochs=1)
     before = {k: v.clone() for k, v in job.model.state_dict().items()}
@@ -117,16 +124,19 @@ def test_the_trained_weights_come_back_from_the_training_process():
     assert any(not torch.equal(before[k], v) for k, v in job.model.state_dict().items())
 
 
+@pytest.mark.slow
 def test_the_queue_runs_a_limited_number_of_jobs_and_the_rest_wait_in_order():
     from aelib.jobs import JobQueue
 
     queue = JobQueue(limit=1)
     first, second, third = (queue.submit(_job(epochs=500)) for _ in range(3))
-    assert first.state in ("loading", "running")
-    assert second.view().state == "queued" and second.view().queue_position == 1
-    assert third.view().queue_position == 2
+    assert first.state in ("loading", "running") and queue.position(first) is None
+    assert second.view().state == "queued" and queue.position(second) == 1
+    assert queue.position(third) == 2
     third.stop()  # leaving the queue
-    assert third.state == "stopped" and "queue" in third.view().message
+    assert third.state == "stopped" and not third.view().abandoned and queue.waiting == 1
+    third.start()  # a job that left the queue never starts
+    assert third.state == "stopped"
     first.stop()
     _wait(first)
     t0 = time.time()
@@ -139,6 +149,7 @@ def test_the_queue_runs_a_limited_number_of_jobs_and_the_rest_wait_in_order():
     assert queue.running == 0
 
 
+@pytest.mark.slow
 def test_a_job_whose_owner_is_gone_is_stopped_within_seconds():
     from aelib.jobs import JobQueue
 
@@ -153,9 +164,11 @@ def test_a_job_whose_owner_is_gone_is_stopped_within_seconds():
     t0 = time.time()
     _wait(job, timeout=15)
     assert job.state == "stopped" and time.time() - t0 < 5
+    assert job.view().abandoned  # so the app can say why
     assert queue.running == 0
 
 
+@pytest.mark.slow
 def test_a_job_nobody_polls_is_stopped():
     from aelib.jobs import JobQueue
 
@@ -166,3 +179,59 @@ def test_a_job_nobody_polls_is_stopped():
         assert time.time() - t0 < 15
         time.sleep(0.1)
     assert job.state == "stopped"
+
+
+PARENT = """
+import sys, time
+import aelib
+from aelib.jobs import TrainingJob
+from tests.conftest import synthetic_digits
+
+cfg = aelib.recipe("deep-ae-2d", epochs=10_000, batch_size=32)
+job = TrainingJob("deep-ae-2d", cfg, device="cpu", train_data=synthetic_digits(256),
+                  test_data=synthetic_digits(128, seed=1)).start()
+while not job.view().steps:
+    time.sleep(0.05)
+print(job.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_a_training_process_never_outlives_its_parent(signal_name):
+    """However the server ends, even killed outright, its training process stops within seconds."""
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], cwd=root, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert Path(f"/proc/{child}").exists()  # training
+    parent.send_signal(getattr(signal, signal_name))
+    parent.wait(10)
+    t0 = time.time()
+    while _alive(child):
+        assert time.time() - t0 < 10, "the training process outlived its parent by 10 s"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    """Running, or sleeping: neither gone nor a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def test_a_job_stopped_before_it_started_ends_at_once_and_never_starts():
+    job, ended = _job(), []
+    job.add_done_callback(ended.append)
+    job.stop()
+    assert ended == [job] and job.state == "stopped" and not job.view().running
+    job.start()
+    assert job.pid is None and job.state == "stopped"
+    late = []
+    job.add_done_callback(late.append)  # a callback added after the end is called at once
+    assert late == [job]

@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from aelib import build
-from aelib.latent import (ClassGaussians, PCAPlane, decode, encode_dataset, grid_points, lerp, manifold,
-                          prior_gaussians, sample_prior, slerp, tile)
+from aelib.data import random_subset
+from aelib.latent import (ClassGaussians, LatentMap, PCAPlane, decode, encode_dataset, grid_points, interpolate, lerp,
+                          manifold, prior_gaussians, reconstruct, sample_prior, slerp, tile)
+from aelib.models import add_noise
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +122,40 @@ def test_prior_gaussians_in_the_plane():
     full = scale @ scale.transpose(1, 2)
     assert torch.allclose(centres, deep.prior.means.detach()[:, [1, 3]])
     assert torch.allclose(covs, full[:, [1, 3]][:, :, [1, 3]], atol=1e-6)
+
+
+def test_interpolation_decodes_both_paths_between_the_ends(vae2d):
+    linear, spherical = interpolate(vae2d, [1.0, 0.0], torch.tensor([0.0, 2.0]), 4)
+    assert linear.shape == spherical.shape == (4, 28, 28)
+    assert torch.allclose(linear[0], decode(vae2d, [1.0, 0.0])[0])
+    assert torch.allclose(spherical[-1], decode(vae2d, [0.0, 2.0])[0], atol=1e-6)
+    middle = slerp(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]), 4)[1]
+    assert torch.allclose(spherical[1], decode(vae2d, middle)[0])
+    assert not torch.allclose(linear[1], spherical[1])
+
+
+def test_one_image_is_encoded_and_rebuilt_like_a_batch_of_one(vae2d, synth):
+    images, _ = synth
+    one = images[5]  # (1, 28, 28)
+    assert torch.equal(encode_dataset(vae2d, one), encode_dataset(vae2d, images[5:6]))
+    assert torch.equal(reconstruct(vae2d, one), reconstruct(vae2d, images[5:6]))
+    assert reconstruct(vae2d, one).shape == (1, 28, 28)
+
+
+def test_latent_map_knows_where_its_codes_lie(synth):
+    images, labels = synth
+    lmap = LatentMap(build("vae-2d", seed=0).eval(), images, labels)
+    lo, hi = lmap.code_ranges[:, 0], lmap.code_ranges[:, 1]
+    inside = ((lmap.codes > lo) & (lmap.codes < hi)).all(1).float().mean()
+    assert inside > 0.98 and lmap.dims == 2
+    assert torch.equal(lmap.image(3), images[3, 0].float() / 255)
+
+
+def test_random_subsets_and_noise_repeat_for_a_seed(synth):
+    images, _ = synth
+    a, b = random_subset(images, 10, seed=1), random_subset(images, 10, seed=1)
+    assert a.shape == (10, 1, 28, 28) and torch.equal(a, b) and not torch.equal(a, random_subset(images, 10, seed=2))
+    x = images[:4].float() / 255
+    noisy = add_noise(x, 0.4, seed=0)
+    assert torch.equal(noisy, add_noise(x, 0.4, seed=0)) and not torch.equal(noisy, add_noise(x, 0.4, seed=1))
+    assert 0 <= noisy.min() and noisy.max() <= 1 and torch.equal(add_noise(x, 0.0, seed=0), x)

@@ -6,6 +6,7 @@ import pytest
 from bench import load as L
 
 
+@pytest.mark.slow
 def test_five_students_for_twenty_seconds_without_an_error(data_root):
     r = L.run_load(5, 20, think=(0.3, 1.0), env={"AELIB_DATA": str(data_root)})
     assert r["errors"] == []

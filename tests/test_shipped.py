@@ -8,10 +8,12 @@ import pytest
 from aelib import load
 from aelib.data import load_split
 from aelib.presets import PRESETS
-from aelib.train import evaluate
+from aelib.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^\|\s*`(checkpoints/[\w.-]+\.pt)`\s*\|")
+
+pytestmark = pytest.mark.slow
 
 
 def readme_claims() -> dict[str, float]:

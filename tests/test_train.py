@@ -7,17 +7,18 @@ import torch
 
 from aelib import TrainConfig, build
 from aelib.presets import PRESETS
-from aelib.train import Trainer, evaluate
+from aelib.metrics import evaluate
+from aelib.train import Trainer
 
 
-def make(name, synth, **cfg):
+def make(name, synth, overrides: dict | None = None, **cfg):
     images, labels = synth
     train = (images[:192], labels[:192])
     test = (images[192:], labels[192:])
     cfg.setdefault("epochs", 2)
     cfg.setdefault("batch_size", 32)
     cfg.setdefault("lr", 1e-3)
-    model = build(name, seed=0)
+    model = build(name, seed=0, **(overrides or {}))
     return Trainer(model, TrainConfig(**cfg), device="cpu", train_data=train, test_data=test)
 
 
@@ -128,9 +129,19 @@ def test_invalid_settings_are_refused(bad):
 
 
 def test_schedule_cosine_anneals_to_zero(synth):
-    t = make("mlp-vae", synth, schedule="cosine", lr=1e-3)
-    assert t._lr_at(0) == pytest.approx(1e-3)
-    assert t._lr_at(t.total_steps) == pytest.approx(0, abs=1e-12)
+    # With a learned prior, whose parameters have a group of their own at 10x the rate.
+    t = make("vae-2d", synth, {"prior_components": 3}, schedule="cosine", lr=1e-3, prior_lr_scale=10.0, log_every=1)
+    rates = [(ev.step, [g["lr"] for g in t.optimizer.param_groups]) for ev in t.run() if ev.kind == "step"]
+    for step, (base, prior) in rates:  # the learning rate after `step` steps
+        assert base == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * step / t.total_steps)), abs=1e-12)
+        assert prior == pytest.approx(10 * base, abs=1e-12)
+    assert rates[-1][0] == t.total_steps and rates[-1][1] == pytest.approx([0, 0], abs=1e-12)
+
+
+def test_constant_schedule_keeps_the_rate(synth):
+    t = make("mlp-vae", synth, lr=3e-3, log_every=1)
+    assert t.scheduler is None
+    assert {g["lr"] for ev in t.run() if ev.kind == "step" for g in t.optimizer.param_groups} == {3e-3}
 
 
 def test_a_learned_prior_trains_at_its_own_rate_and_fits_the_codes(synth):
@@ -150,7 +161,8 @@ def test_a_learned_prior_trains_at_its_own_rate_and_fits_the_codes(synth):
     t, slow = gain(1.0)
     rest, prior = t.optimizer.param_groups
     assert {id(p) for p in prior["params"]} == {id(p) for p in t.model.prior.parameters()}
-    assert prior["lr_scale"] == 1.0 and "lr_scale" not in rest
+    assert prior["initial_lr"] == rest["initial_lr"]
     t, fast = gain(10.0)
-    assert t.optimizer.param_groups[1]["lr_scale"] == 10.0
+    rest, prior = t.optimizer.param_groups
+    assert prior["initial_lr"] == 10 * rest["initial_lr"]
     assert 0 < slow < fast - 0.5, (slow, fast)  # a faster prior follows the codes more closely

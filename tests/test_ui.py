@@ -1,0 +1,65 @@
+"""The app's own units, without a browser: a map click, a shared link's code, file caches, wording."""
+
+import os
+import time
+
+import pytest
+
+import aelib
+from aelib.jobs import JobView
+from ui import shared, words
+from ui.picker import parse_code
+from ui.sliders import clicked_point
+
+
+def test_a_click_is_read_from_a_chart_selection():
+    event = {"selection": {"points": [{"x": 1.25, "y": -0.5, "curve_number": 0, "point_index": 7}]}}
+    assert clicked_point(event) == (1.25, -0.5)
+    assert clicked_point({"selection": {"points": []}}) is None
+    assert clicked_point(None) is None
+
+
+def test_a_links_code_is_parsed_or_refused_with_the_reason():
+    assert parse_code("0.5,-1.25", 2) == [0.5, -1.25]
+    for text, reason in [("a,b", "not a list of numbers"), ("1,2,3", "has 3 numbers"), ("1,inf", "not finite")]:
+        with pytest.raises(ValueError, match=reason):
+            parse_code(text, 2)
+
+
+def test_file_caches_are_kept_apart_and_follow_the_files(tmp_path):
+    calls = []
+
+    @shared.by_mtime()
+    def size(path):
+        calls.append(("size", path.name))
+        return path.stat().st_size
+
+    @shared.by_mtime(copy=True)
+    def text(path):
+        calls.append(("text", path.name))
+        return path.read_text()
+
+    f = tmp_path / "a.txt"
+    f.write_text("one")
+    assert (size(f), text(f), size(f), text(f)) == (3, "one", 3, "one")  # two caches, not one shared
+    assert calls == [("size", "a.txt"), ("text", "a.txt")]  # each read once
+    f.write_text("three")
+    os.utime(f, (time.time() + 5, time.time() + 5))  # a newer file...
+    assert (size(f), text(f)) == (5, "three")  # ...is read anew
+    assert len(calls) == 4
+
+
+def test_pages_name_priors_figures_and_endings():
+    assert words.prior_name(aelib.build("vae-2d")) == "the prior N(0, I)"
+    assert words.prior_name(aelib.build("vae-2d", prior_components=7)) == "its learned prior, a mixture of 7 Gaussians"
+    assert words.prior_name(aelib.build("ae-2d")) == "the prior N(0, I)"
+    assert words.test_figure({"metric": "loss", "test_metrics": {"loss": 138.123}}) == "138.12 nats/image"
+    bce = {"metric": "bce_per_pixel", "test_metrics": {"bce_per_pixel": 0.16493}}
+    assert words.test_figure(bce) == "0.1649 BCE/pixel"
+    assert words.test_figure({}) == "–"
+    assert [words.kind(aelib.get_preset(n)) for n in ("ae-2d", "vae-2d", "vae-mixture")] == ["AE", "VAE",
+                                                                                            "VAE, learned prior"]
+    asked = JobView("stopped", "Training stopped on request.", None)
+    assert words.job_message(asked) == "Training stopped on request."
+    gone = JobView("stopped", "Training stopped on request.", None, abandoned=True)
+    assert "page was closed" in words.job_message(gone)

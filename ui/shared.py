@@ -1,0 +1,129 @@
+"""Models, latent maps, judges and scores: loaded once per server process and shared by every session."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+import aelib
+from aelib import figures
+from aelib.checkpoint import inspect
+from aelib.data import data_root, load_split
+from aelib.judge import Judge, decoder_map, load_judge, prior_recognisability, recognisability
+from aelib.latent import LatentMap
+from aelib.models import Autoencoder
+
+ROOT = Path(__file__).resolve().parent.parent
+SCORE_SAMPLES = 2000  # prior samples behind each recognisability figure shown in the app
+
+
+def by_mtime(spinner: str | bool = False, max_entries: int = 16, copy: bool = False) -> Callable:
+    """Cache `fn(path)` once per server: one entry per file, modification time and data folder, so a
+    file written anew, or another dataset folder, is read anew. Every session shares the one result
+    (`st.cache_resource`), or with `copy` each caller gets a copy of its own (`st.cache_data`)."""
+    cache = st.cache_data if copy else st.cache_resource
+
+    def wrap(fn: Callable[[Path], object]) -> Callable:
+        # wraps() first: Streamlit tells caches apart by the function's name and source.
+        @cache(show_spinner=spinner, max_entries=max_entries)
+        @functools.wraps(fn)
+        def keyed(path: str, mtime: float, root: str):
+            return fn(Path(path))
+
+        @functools.wraps(fn)
+        def call(path: str | os.PathLike):
+            return keyed(str(path), os.path.getmtime(path), str(data_root()))
+
+        return call
+
+    return wrap
+
+
+@by_mtime("Loading the model…", max_entries=32)
+def model(path: Path) -> Autoencoder:
+    """The model at `path`, in eval mode, shared read-only."""
+    return aelib.load(path)
+
+
+def dataset_of(m: Autoencoder) -> str:
+    """The dataset a loaded model was trained on (MNIST for files that do not say)."""
+    return m.metadata.get("dataset", "mnist")
+
+
+@by_mtime("Encoding the 10,000 test digits…")
+def latent_map(path: Path) -> LatentMap | None:
+    """The test set encoded by the model at `path`, or None when the dataset is not on this machine."""
+    m = model(path)
+    try:
+        images, labels = load_split(dataset_of(m), "test")
+    except FileNotFoundError:
+        return None
+    return LatentMap(m, images, labels)
+
+
+def judges_dir() -> Path:
+    """The digit judges ship with the app, wherever AELIB_CHECKPOINTS points."""
+    return ROOT / "checkpoints" / "judges"
+
+
+def judge(dataset: str) -> Judge | None:
+    """The shipped digit judge for a dataset, or None when there is none (the pages then say so)."""
+    path = judges_dir() / f"{dataset}.pt"
+    return _judge(path) if path.is_file() else None
+
+
+@by_mtime(max_entries=4)
+def _judge(path: Path) -> Judge | None:
+    try:
+        return load_judge(path)
+    except ValueError:
+        return None
+
+
+@by_mtime("Decoding 10,000 spots of the plane and judging each…")
+def decoder_picture(path: Path):
+    """The plane of the map at `path` painted by what its decoder draws there (an RGBA picture), or
+    None without a judge or the test set."""
+    m, lmap = model(path), latent_map(path)
+    j = judge(dataset_of(m))
+    if j is None or lmap is None:
+        return None
+    labels, conf = decoder_map(m, j, lmap.x_range, lmap.y_range, n=100, plane=lmap.plane)
+    return figures.class_map_image(labels, conf)
+
+
+@by_mtime("Judging generated digits…", max_entries=64, copy=True)
+def recognisability_of(path: Path) -> dict | None:
+    """How recognisable the model's prior samples are (see `aelib.judge.recognisability`), or None
+    without a judge for its dataset."""
+    m = model(path)
+    j = judge(dataset_of(m))
+    return None if j is None else prior_recognisability(m, j, SCORE_SAMPLES)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _real_recognisability(dataset: str, root: str) -> dict | None:
+    j = judge(dataset)
+    try:
+        images = load_split(dataset, "test", root=root)[0]
+    except FileNotFoundError:
+        return None
+    return None if j is None else recognisability(j, images)
+
+
+def real_recognisability(dataset: str) -> dict | None:
+    """The same figures for the real test digits: the reference every model is held to."""
+    return _real_recognisability(dataset, str(data_root()))
+
+
+@by_mtime(max_entries=256, copy=True)
+def inspected(path: Path) -> tuple[dict | None, str | None]:
+    """(metadata, None) for a checkpoint this aelib can rebuild, else (None, the reason it cannot)."""
+    try:
+        return inspect(path), None
+    except ValueError as err:
+        return None, str(err)

@@ -1,0 +1,88 @@
+"""The explorer's latent sliders and the spot they point at, which a click on the map or a link also moves."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from aelib.latent import LatentMap
+from ui.picker import Link, parse_code
+
+MAX_SLIDERS = 32  # above this many dimensions, two sliders move along the map's plane instead
+UNMAPPED_RANGE = (-3.0, 3.0)  # slider range per dimension when the test set is not at hand
+
+
+def clicked_point(selection: dict | None) -> tuple[float, float] | None:
+    """The (x, y) of the first selected point of a `st.plotly_chart` selection, or None."""
+    points = (selection or {}).get("selection", {}).get("points", [])
+    if not points:
+        return None
+    return float(points[0]["x"]), float(points[0]["y"])
+
+
+class LatentSliders:
+    """One slider per latent dimension, or, for codes longer than MAX_SLIDERS (the conv AEs' feature
+    maps), two that move along the map's plane while every number of the code follows. Their values
+    live in the session under keys named for the model, so each model keeps its own spot."""
+
+    def __init__(self, model_name: str, dims: int, lmap: LatentMap | None):
+        self.model_name, self.dims, self.lmap = model_name, dims, lmap
+        self.per_dim = dims <= MAX_SLIDERS or lmap is None
+        if self.per_dim:
+            n = min(dims, MAX_SLIDERS)
+            self.keys = [f"{model_name}:z{i}" for i in range(n)]
+            self.labels = [f"z{i + 1}" for i in range(n)]
+            self.ranges = lmap.code_ranges[:n].tolist() if lmap is not None else [list(UNMAPPED_RANGE)] * n
+        else:
+            self.keys = [f"{model_name}:pc1", f"{model_name}:pc2"]
+            self.labels = ["map x (PC1)", "map y (PC2)"]
+            self.ranges = [list(lmap.x_range), list(lmap.y_range)]
+        for key, (lo, hi) in zip(self.keys, self.ranges):
+            st.session_state.setdefault(key, min(max(0.0, lo), hi))
+
+    @property
+    def values(self) -> list[float]:
+        return [st.session_state[key] for key in self.keys]
+
+    def set(self, values: list[float]) -> None:
+        """Move the sliders, each kept inside its range."""
+        for key, v, (lo, hi) in zip(self.keys, values, self.ranges):
+            st.session_state[key] = min(max(float(v), lo), hi)
+
+    def code(self) -> list[float]:
+        """The full code the sliders point at: one number per dimension (0 beyond the sliders)."""
+        if self.per_dim:
+            return self.values + [0.0] * (self.dims - len(self.keys))
+        return self.lmap.code_at(*self.values).tolist()
+
+    def move_to_spot(self, x: float, y: float) -> None:
+        """Point at a spot of the map's plane."""
+        self.set(self.lmap.code_at(x, y).tolist() if self.per_dim else [x, y])
+
+    def follow_click(self, selection: dict | None) -> None:
+        """Move to a spot clicked on the map, once per click (the selection stays until the next)."""
+        click = clicked_point(selection)
+        if click is not None and click != st.session_state.get(f"{self.model_name}:last_click"):
+            st.session_state[f"{self.model_name}:last_click"] = click
+            self.move_to_spot(*click)
+
+    def follow_link(self, link: Link) -> None:
+        """Move to the code a shared link names, when it names this model; a warning when it cannot."""
+        if link.z is None or link.model != self.model_name:
+            return
+        try:
+            self.set(parse_code(link.z, len(self.keys)))
+        except ValueError as err:
+            st.warning(f"The link's code could not be used: {err} Showing the centre of the map instead.")
+
+    def draw(self) -> None:
+        """The sliders, in an expander that starts open for short codes."""
+        title = (f"Sliders: {self.dims} latent dimensions" if self.per_dim
+                 else f"Sliders: position on the map ({self.dims}-number code)")
+        with st.expander(title, expanded=len(self.keys) <= 4):
+            if not self.per_dim:
+                st.caption(f"This model's code has {self.dims} numbers, too many for a slider each: these two "
+                           "move along the map's plane, and every number of the code follows.")
+            elif self.dims > MAX_SLIDERS:
+                st.caption(f"The first {MAX_SLIDERS} of {self.dims} numbers; the rest stay at 0.")
+            for label, key, (lo, hi) in zip(self.labels, self.keys, self.ranges):
+                st.slider(label, float(lo), float(hi), step=(hi - lo) / 200, key=key, format="%.2f")

@@ -1,0 +1,154 @@
+"""Training from the app: the queue every session shares, this session's job, its live figures, and
+the sidebar badge that keeps a run in sight from other pages."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from aelib import figures
+from aelib.checkpoint import path_for
+from aelib.data import CLASS_NAMES
+from aelib.jobs import JobQueue, JobView, TrainingJob
+from aelib.presets import get_preset, recipe
+from ui import shared
+from ui.checkpoints import remember_trained, trained_dir
+
+# A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
+# minutes may be throttled to once a minute, so this leaves room for that.
+ABANDON_AFTER_S = 150
+POLL_S = 2.0  # how often the live view redraws its progress
+LOSS_REDRAW_S = 10.0  # the loss chart at most this often, and at each evaluation: a redraw costs the browser CPU
+FULL_SET = 60_000  # training images in MNIST and Fashion-MNIST: no limit
+
+
+@st.cache_resource
+def job_queue() -> JobQueue:
+    """The trainer shared by every session of this server: a few jobs at once, the others wait."""
+    return JobQueue(abandon_after=ABANDON_AFTER_S)
+
+
+def job() -> TrainingJob | None:
+    """This session's training job, if it started one."""
+    return st.session_state.get("job")
+
+
+def start(preset: str, latent: int, prior_components: int | None, noise: float | None, limit: int,
+          **train) -> TrainingJob:
+    """Queue a run of `preset` with the Train page's settings as this session's job; it is stopped if
+    the session's browser tab closes. The map's history is kept for 2-D codes."""
+    p = get_preset(preset)
+    overrides = {} if p.latent_fixed else {"latent_dim": int(latent)}
+    if prior_components is not None:
+        overrides["prior_components"] = int(prior_components)
+    if noise is not None:
+        overrides["noise"] = float(noise)
+    two_d = overrides.get("latent_dim", p.config.latent_dim) == 2
+    config = recipe(preset, limit=None if limit >= FULL_SET else int(limit), snapshots=True,
+                    snapshot_points=2000 if two_d else 0, **train)
+    new = TrainingJob(preset, config, **overrides)
+    new.owner_alive = _session_alive()
+    st.session_state["job"] = new
+    return job_queue().submit(new)
+
+
+def _session_alive():
+    """A check that this session's browser is still connected, or None outside a server."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        runtime, session_id = Runtime.instance(), get_script_run_ctx().session_id
+    except (RuntimeError, AttributeError):  # AppTest and bare mode have no server runtime
+        return None
+    return lambda: runtime.is_active_session(session_id)
+
+
+def waiting_note(j: TrainingJob) -> str:
+    queue = job_queue()
+    return (f"Waiting for a free trainer: you are number {queue.position(j)} in the queue. This machine trains "
+            f"{queue.limit} model{'s' if queue.limit > 1 else ''} at a time; yours starts by itself.")
+
+
+def progress_text(j: TrainingJob, v: JobView) -> str:
+    ev = v.last
+    epoch = min(int(ev.epoch) + 1, j.config.epochs) if v.running else round(ev.epoch, 2)
+    rate = ev.samples_per_s if v.running else v.mean_samples_per_s
+    eta = f"{ev.eta:.0f} s left" if v.running and not math.isnan(ev.eta) else f"{ev.elapsed:.1f} s in all"
+    return (f"Epoch {epoch} of {j.config.epochs} · step {ev.step:,} of {ev.total_steps:,} · "
+            f"{rate:,.0f} images/s · {eta}")
+
+
+def loss_figure(j: TrainingJob, v: JobView) -> go.Figure:
+    """The loss chart, rebuilt at most every LOSS_REDRAW_S while training, and at each evaluation."""
+    t, key, fig = st.session_state.get("train:loss_fig", (0.0, None, None))
+    if key != (id(j), len(v.evals)) or not v.running or time.monotonic() - t > LOSS_REDRAW_S:
+        fig = figures.loss_chart(v.steps, v.evals, j.preset.variational)
+        st.session_state["train:loss_fig"] = (time.monotonic(), (id(j), len(v.evals)), fig)
+    return fig
+
+
+def snapshot_figures(j: TrainingJob, v: JobView) -> tuple[go.Figure | None, go.Figure | None]:
+    """The fixed test digits rebuilt, and the 2-D map, at the latest evaluation (built once per
+    evaluation); None for what is not there yet, or not 2-D."""
+    key = (id(j), len(v.snapshots))
+    cached = st.session_state.get("train:snap_figs")
+    if cached and cached[0] == key:
+        return cached[1]
+    recon = scatter = None
+    if v.snapshots:
+        snap = v.snapshots[-1]
+        recon = figures.image_rows([j.test_digits, snap.recon], ["test digit", "rebuilt"], scale=2.2)
+        if snap.codes.shape[1:] == (2,):
+            scatter = figures.training_map(snap.codes, j.snapshot_labels, CLASS_NAMES[j.config.dataset])
+    st.session_state["train:snap_figs"] = (key, (recon, scatter))
+    return recon, scatter
+
+
+def formation(j: TrainingJob, v: JobView) -> go.Figure | None:
+    """How a finished run's 2-D latent space formed, as an animation; None for other runs."""
+    if len(v.snapshots) < 2 or v.snapshots[0].codes.shape[1:] != (2,):
+        return None
+    return figures.latent_animation(torch.stack([s.codes for s in v.snapshots]), [s.epoch for s in v.snapshots],
+                                    j.snapshot_labels, CLASS_NAMES[j.config.dataset])
+
+
+def save(j: TrainingJob, name: str, running: bool) -> None:
+    """Save this session's run under `name` (never over someone else's file), list it on every page
+    and make it the current model. Raises ValueError or OSError with the reason."""
+    path = path_for(trained_dir(), name)
+    if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
+        raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
+    j.save(path, judge=shared.judge(j.config.dataset))
+    # Kept in the session, not shown once: the live view redraws every few seconds and would wipe it.
+    st.session_state["train:saved"] = (id(j), f"Saved as {remember_trained(path)}. It is now the model on every "
+                                              "page" + ("; training goes on." if running else "."))
+
+
+def saved_note(j: TrainingJob) -> str | None:
+    """What the last save of this job said, if it was saved."""
+    saved = st.session_state.get("train:saved")
+    return saved[1] if saved and saved[0] == id(j) else None
+
+
+def badge() -> None:
+    """A line in the sidebar while this session trains, so a run on another page is never forgotten."""
+    j = job()
+    if j is not None and j.view().running:
+        with st.sidebar:
+            _badge(j)
+
+
+@st.fragment(run_every=POLL_S)
+def _badge(j: TrainingJob) -> None:
+    v = j.view()
+    if v.running:
+        pct = (f"number {job_queue().position(j)} in the queue" if v.state == "queued"
+               else f"{100 * v.last.fraction:.0f}%" if v.last else "starting")
+        st.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
+    else:
+        st.success(f"Training {j.preset.name}: {v.state}. See the Train page.")

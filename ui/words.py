@@ -1,0 +1,46 @@
+"""How the pages name things: a model's prior, its test figure, and how a training run ended."""
+
+from __future__ import annotations
+
+from aelib.jobs import JobView
+from aelib.models import Autoencoder
+from aelib.presets import Preset
+
+
+def prior_name(model: Autoencoder) -> str:
+    """The prior a model's random codes come from, as a caption names it."""
+    k = model.config.prior_components if model.variational else 0
+    return f"its learned prior, a mixture of {k} Gaussians" if k else "the prior N(0, I)"
+
+
+def test_figure(meta: dict) -> str:
+    """A checkpoint's headline test figure in its own unit, or a dash when it has none."""
+    unit = meta.get("metric", "loss")
+    value = meta.get("test_metrics", {}).get(unit)
+    if value is None:
+        return "–"
+    return f"{value:.2f} nats/image" if unit == "loss" else f"{value:.4f} BCE/pixel"
+
+
+def job_message(view: JobView) -> str:
+    """What happened to a run, in the page's words when its owner was gone."""
+    if view.abandoned and view.state == "stopped":
+        return "Stopped: this page was closed, or left unwatched for minutes, while it trained or waited."
+    return view.message
+
+
+def kind(preset: Preset) -> str:
+    """What sort of model a preset builds, in a word or three."""
+    if not preset.variational:
+        return "AE"
+    return "VAE, learned prior" if preset.config.prior_components else "VAE"
+
+
+def no_judge(dataset: str) -> str:
+    return (f"No digit judge for {dataset} in checkpoints/judges/; train one with "
+            f"`aelib judge --dataset {dataset} --out checkpoints/judges/{dataset}.pt`.")
+
+
+def no_test_set(dataset: str, needs: str) -> str:
+    return (f"{needs} the {dataset} test set, which is not on this machine and could not be downloaded. To get "
+            "it, connect to the internet once, or set AELIB_DATA to a folder holding the dataset.")
