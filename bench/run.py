@@ -55,6 +55,54 @@ def import_times(reps: int = 5) -> tuple[float, float]:
     return t("import torch"), t("import torch; import aelib")
 
 
+HEADER = ("# Benchmark results\n\nWritten by `bench/run.py` (library), `bench/browser.py` (the app in a browser), "
+          "`bench/load.py` (a class),\n`bench/judge.py` (the digit judge) and `bench/before_after.py` (two checkouts "
+          "side by side); newest run first.\n\n")
+LOOPS = {"reference": "reference: DataLoader + per-sample ToTensor, batch 128, Adam 1e-3, test each epoch",
+         "aelib": "aelib, S5's recipe: batch 128, Adam 1e-3, test each epoch",
+         "aelib-tuned": "aelib, lr 3e-3, test every quarter epoch"}
+
+
+def time_to_target(args) -> list[str]:
+    """(a) Each loop's time to the target loss, interleaved so drifting load hits every loop alike."""
+    trials: dict[str, list[dict]] = {k: [] for k in LOOPS}
+    for seed in range(args.reps):
+        for loop in LOOPS:
+            r = run_json([str(HERE / "trial.py"), loop, str(seed), str(args.target), args.device])
+            trials[loop].append(r)
+            print(f"{loop:<12} seed {seed}: {r['seconds']:.1f} s, {r['epochs']:.2f} epochs, loss {r['loss']:.2f}",
+                  flush=True)
+    med = {k: statistics.median(r["seconds"] for r in v) for k, v in trials.items()}
+    lines = [f"### (a) Time to {args.target:g} nats/image on the MNIST test set, S5 model (784-400-20)", "",
+             "Wall time from building the data pipeline to the test pass that reaches the target. "
+             f"Median of {args.reps} seeds, loops interleaved.", "",
+             "| loop | median s | epochs (per seed) | speed-up vs reference |", "|---|---|---|---|"]
+    for k, name in LOOPS.items():
+        eps = ", ".join(f"{r['epochs']:g}" for r in trials[k])
+        lines.append(f"| {name} | {med[k]:.1f} | {eps} | {med['reference'] / med[k]:.2f}x |")
+    return lines + [""]
+
+
+def per_preset(args) -> list[str]:
+    """(b, c, d) Each preset's epoch time, decode latency and peak memory, each in its own process so
+    that peak memory is its own."""
+    from aelib.presets import PRESETS
+
+    lines = ["### (b) Epoch time, (c) decode latency, (d) peak memory, per preset", "",
+             "Epoch: one pass over the 60,000 training images with the preset's batch size "
+             f"(share timed: {args.epoch_fraction:g}). Decode: median after warm-up, one point and a 20x20 grid "
+             "(400 codes). Peak memory: the process's peak RSS on CPU, peak CUDA allocation on GPU.", "",
+             "| preset | batch | epoch s | images/s | decode 1 point ms | decode 20x20 ms | peak MB |",
+             "|---|---|---|---|---|---|---|"]
+    for name in PRESETS:
+        r = run_json(["-m", "aelib", "bench", "--preset", name, "--json", "--device", args.device,
+                      "--epoch-fraction", str(args.epoch_fraction)])[0]
+        print(f"{name}: {r}", flush=True)
+        lines.append(f"| {name} | {r['batch_size']} | {r['epoch_s']:.2f} | {r['samples_per_s']:,.0f} | "
+                     f"{r['decode_1_ms']:.2f} | {r['decode_400_ms']:.2f} | {r['peak_mb']:.0f} |")
+    return lines + [""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default="cpu")
@@ -63,60 +111,18 @@ def main() -> None:
     ap.add_argument("--epoch-fraction", type=float, default=1.0)
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()
-
-    from aelib.presets import PRESETS
-
     lines = [f"## {args.device.upper()} run, {datetime.date.today().isoformat()}", "",
              f"Machine: {machine(args.device)}.", "",
              f"Command: `python bench/run.py --device {args.device} --reps {args.reps}`", ""]
-
-    # (a) time to target, interleaved so drifting load hits every loop alike
-    loops = ["reference", "aelib", "aelib-tuned"]
-    trials: dict[str, list[dict]] = {k: [] for k in loops}
-    for seed in range(args.reps):
-        for loop in loops:
-            r = run_json([str(HERE / "trial.py"), loop, str(seed), str(args.target), args.device])
-            trials[loop].append(r)
-            print(f"{loop:<12} seed {seed}: {r['seconds']:.1f} s, {r['epochs']:.2f} epochs, loss {r['loss']:.2f}",
-                  flush=True)
-    med = {k: statistics.median(r["seconds"] for r in v) for k, v in trials.items()}
-    lines += [f"### (a) Time to {args.target:g} nats/image on the MNIST test set, S5 model (784-400-20)", "",
-              "Wall time from building the data pipeline to the test pass that reaches the target. "
-              f"Median of {args.reps} seeds, loops interleaved.", "",
-              "| loop | median s | epochs (per seed) | speed-up vs reference |", "|---|---|---|---|"]
-    names = {"reference": "reference: DataLoader + per-sample ToTensor, batch 128, Adam 1e-3, test each epoch",
-             "aelib": "aelib, S5's recipe: batch 128, Adam 1e-3, test each epoch",
-             "aelib-tuned": "aelib, lr 3e-3, test every quarter epoch"}
-    for k in loops:
-        eps = ", ".join(f"{r['epochs']:g}" for r in trials[k])
-        lines.append(f"| {names[k]} | {med[k]:.1f} | {eps} | {med['reference'] / med[k]:.2f}x |")
-    lines.append("")
-
-    # (b, c, d) per preset, each in its own process so peak memory is its own
-    lines += ["### (b) Epoch time, (c) decode latency, (d) peak memory, per preset", "",
-              "Epoch: one pass over the 60,000 training images with the preset's batch size "
-              f"(share timed: {args.epoch_fraction:g}). Decode: median after warm-up, one point and a 20x20 grid "
-              "(400 codes). Peak memory: the process's peak RSS on CPU, peak CUDA allocation on GPU.", "",
-              "| preset | batch | epoch s | images/s | decode 1 point ms | decode 20x20 ms | peak MB |",
-              "|---|---|---|---|---|---|---|"]
-    for name in PRESETS:
-        r = run_json(["-m", "aelib", "bench", "--preset", name, "--json", "--device", args.device,
-                      "--epoch-fraction", str(args.epoch_fraction)])[0]
-        print(f"{name}: {r}", flush=True)
-        lines.append(f"| {name} | {r['batch_size']} | {r['epoch_s']:.2f} | {r['samples_per_s']:,.0f} | "
-                     f"{r['decode_1_ms']:.2f} | {r['decode_400_ms']:.2f} | {r['peak_mb']:.0f} |")
-    lines.append("")
-
+    lines += time_to_target(args) + per_preset(args)
     t_torch, t_both = import_times()
     lines += ["### Import time", "",
               f"`import torch`: {t_torch:.2f} s; `import torch; import aelib`: {t_both:.2f} s "
               f"(aelib adds {t_both - t_torch:.2f} s; median of 5 fresh processes).", ""]
-
     text = "\n".join(lines) + "\n"
-    header = "# Benchmark results\n\nWritten by `bench/run.py`; newest run first.\n\n"
     old = args.out.read_text() if args.out.exists() else ""
     old = old.split("\n\n", 2)[2] if old.startswith("# Benchmark results") else old
-    args.out.write_text(header + text + ("\n" + old if old else ""))
+    args.out.write_text(HEADER + text + ("\n" + old if old else ""))
     print(text)
 
 
