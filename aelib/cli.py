@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -246,3 +247,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`aelib presets | head`): nothing more to say, and nowhere to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # flush it at exit
+        return 141

@@ -62,6 +62,8 @@ def test_the_aelib_command_and_python_m_aelib_are_the_same_program():
     by_module = run("presets")
     assert by_command.returncode == by_module.returncode == 0
     assert by_command.stdout == by_module.stdout and "vae-2d" in by_command.stdout
+    piped = subprocess.run("aelib presets | head -1", shell=True, capture_output=True, text=True)
+    assert piped.stdout.startswith("preset") and "Traceback" not in piped.stderr  # a reader that leaves early
 
 
 @pytest.mark.slow
