@@ -205,16 +205,12 @@ class LatentMap:
         self.labels = labels.cpu()
         self.plane = PCAPlane.fit(self.codes)
         self.points = self.plane.project(self.codes)  # (N, 2)
-        self.x_range, self.y_range = (tuple(r) for r in padded_ranges(self.points).tolist())
-        self.code_ranges = padded_ranges(self.codes)  # (D, 2): per dimension, where the codes lie
+        self.x_range, self.y_range = (tuple(r) for r in _padded_ranges(self.points).tolist())
+        self.code_ranges = _padded_ranges(self.codes)  # (D, 2): per dimension, where the codes lie
 
     @property
     def dims(self) -> int:
         return self.codes.shape[1]
-
-    def image(self, i: int) -> torch.Tensor:
-        """Image i as floats in [0, 1]: (28, 28)."""
-        return to_float(self.images[i, 0])
 
     def code_at(self, x: float, y: float) -> torch.Tensor:
         """The full code for a spot of the plane: (D,)."""
@@ -230,7 +226,7 @@ class LatentMap:
         return x, y
 
 
-def padded_ranges(values: torch.Tensor) -> torch.Tensor:
+def _padded_ranges(values: torch.Tensor) -> torch.Tensor:
     """(N, K) -> (K, 2): per column, the range holding 99% of the values padded by 10%, so a few
     outliers don't stretch it."""
     lo, hi = torch.quantile(values, 0.005, dim=0), torch.quantile(values, 0.995, dim=0)

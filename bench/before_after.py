@@ -25,8 +25,8 @@ from pathlib import Path
 
 BROWSER = "import json, sys; from bench import browser; print(json.dumps(browser.measure(1, {clicks}, {trainings})))"
 # The explorer's server side alone, through Streamlit's AppTest (no browser, so less noise): its
-# first run in a fresh process, then the median of 25 slider moves.
-# Its CPU time too: on a shared machine a process waits for a core in its wall time, not its CPU time.
+# first run in a fresh process, then the median of 25 slider moves, in wall time and in CPU time (on a
+# shared machine a process waits for a core in its wall time, not in its CPU time).
 SERVER = """import json, statistics, time
 from streamlit.testing.v1 import AppTest
 t, c = time.perf_counter(), time.process_time()
