@@ -1,4 +1,4 @@
-"""Command line: `aelib presets | train | eval | bench | judge | augment` (or `python -m aelib ...`)."""
+"""Command line: `aelib presets | train | eval | bench | judge | augment | export` (or `python -m aelib ...`)."""
 
 from __future__ import annotations
 
@@ -195,6 +195,27 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                                               "(default: checkpoints/judges/DATASET.pt when there)")
 
 
+def cmd_export(args) -> int:
+    from aelib.checkpoint import load
+    from aelib.data import load_split
+    from aelib.export import export
+    from aelib.latent import LatentMap
+
+    model = load(args.checkpoint, device="cpu")
+    dataset = model.metadata.get("dataset", "mnist")
+    try:
+        lmap = LatentMap(model, *load_split(dataset, "test", root=args.data, download=False))
+    except FileNotFoundError:
+        lmap = None  # ranges and plane then fall back to defaults, said below
+        print(f"note: the {dataset} test set is not in the data folder, so the JSON holds default code ranges "
+              "and, above 2-D, no map plane (pass --data).", file=sys.stderr)
+    info = export(model, args.out, lmap)
+    for name in ("encoder.onnx", "decoder.onnx", "model.json"):
+        print(f"{args.out / name}  {(args.out / name).stat().st_size / 1e6:.2f} MB")
+    print(f"{info['preset']}: {info['latent_dim']}-D code, encoder outputs {', '.join(info['encoder_outputs'])}")
+    return 0
+
+
 def _other_arguments(sub) -> list[argparse.ArgumentParser]:
     e = sub.add_parser("eval", help="print test metrics of checkpoints")
     e.add_argument("files", nargs="+")
@@ -218,7 +239,11 @@ def _other_arguments(sub) -> list[argparse.ArgumentParser]:
     a.add_argument("--epochs", type=int, default=30)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--chart", type=Path, help="also write the result as a Plotly chart (HTML)")
-    return [e, b, j, a]
+    x = sub.add_parser("export", help="write a checkpoint's encoder and decoder as ONNX files, with a JSON file "
+                                      "of its code ranges and map plane, for a page that runs them")
+    x.add_argument("checkpoint", type=Path)
+    x.add_argument("--out", required=True, type=Path, help="folder for encoder.onnx, decoder.onnx and model.json")
+    return [e, b, j, a, x]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"presets": cmd_presets, "train": cmd_train, "eval": cmd_eval, "bench": cmd_bench,
-            "judge": cmd_judge, "augment": cmd_augment}
+            "judge": cmd_judge, "augment": cmd_augment, "export": cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:

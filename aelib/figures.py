@@ -125,17 +125,22 @@ def add_background(fig: go.Figure, picture, x_range: tuple[float, float], y_rang
     return fig
 
 
-def add_gaussians(fig: go.Figure, weights, centres, covariances, name: str = "the prior's Gaussians") -> go.Figure:
-    """Draw a mixture of 2-D Gaussians as the ellipses two standard deviations out, one dotted line
-    trace for all of them. Components with under a fifth of an equal share of the weight are left
+def gaussian_rings(weights, centres, covariances) -> list[np.ndarray]:
+    """A mixture of 2-D Gaussians as the ellipses two standard deviations out: one (2, 49) ring of
+    points per component. Components with under a fifth of an equal share of the weight are left
     out: the mixture barely draws from them."""
     w, c, cov = (np.asarray(_array(a), dtype=float) for a in (weights, centres, covariances))
     angles = np.linspace(0, 2 * np.pi, 49)
     circle = np.stack([np.cos(angles), np.sin(angles)])  # (2, 49)
+    return [c[k, :, None] + 2 * np.linalg.cholesky(cov[k] + 1e-9 * np.eye(2)) @ circle
+            for k in np.flatnonzero(w >= 0.2 / len(w))]
+
+
+def add_gaussians(fig: go.Figure, weights, centres, covariances, name: str = "the prior's Gaussians") -> go.Figure:
+    """Draw a mixture's `gaussian_rings` as one dotted line trace."""
     xs: list = []
     ys: list = []
-    for k in np.flatnonzero(w >= 0.2 / len(w)):
-        ring = c[k, :, None] + 2 * np.linalg.cholesky(cov[k] + 1e-9 * np.eye(2)) @ circle  # (2, 49)
+    for ring in gaussian_rings(weights, centres, covariances):
         xs += [*ring[0], None]
         ys += [*ring[1], None]
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip",

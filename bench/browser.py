@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import random
 import re
 import shutil
 import socket
@@ -104,12 +106,79 @@ def goto_page(page, name: str) -> None:
     page.get_by_role("link", name=name).first.click()
 
 
-def wait_explorer(page, timeout: float = 60_000) -> None:
-    """The explorer is drawn: map, decoded digit, manifold."""
-    page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=timeout)
-    page.get_by_text("the nearest real digit").wait_for(timeout=timeout)
+def wait_explorer(page, timeout: float = 90_000) -> None:
+    """The explorer is drawn: the latent pad with its model running (or the server's map, on the fallback),
+    the nearest real digit, the manifold."""
+    page.wait_for_function("(globalThis.aelibPad && globalThis.aelibPad.ready) || "
+                           "document.body.innerText.includes('Decoding on the server')", timeout=timeout)
+    page.get_by_text("the nearest real digit").first.wait_for(timeout=timeout)
     page.locator("[data-testid=stTab]").first.wait_for(timeout=timeout)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=timeout)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=timeout)
+
+
+# --- the latent pad: the model run in the page -------------------------------------------------------
+
+def pad_geometry(page) -> dict:
+    """The pad's plot area in page pixels and its axis ranges."""
+    return page.evaluate("""() => { const p = globalThis.aelibPad, b = p.over.getBoundingClientRect();
+        return {x: b.x + p.rect.x, y: b.y + p.rect.y, w: p.rect.w, h: p.rect.h, xr: p.info.x_range, yr: p.info.y_range}; }""")
+
+
+def spot_px(g: dict, x: float, y: float) -> tuple[float, float]:
+    """Page pixels of the spot (x, y) of the pad's map."""
+    return (g["x"] + (x - g["xr"][0]) / (g["xr"][1] - g["xr"][0]) * g["w"],
+            g["y"] + (g["yr"][1] - y) / (g["yr"][1] - g["yr"][0]) * g["h"])
+
+
+def hover(page, moves: int, pause_ms: float = 16, seed: int = 0) -> None:
+    """Move the mouse over the pad's map like a person exploring it, one move a frame."""
+    g = pad_geometry(page)
+    rng = random.Random(seed)
+    fx, fy = 0.5, 0.5
+    for _ in range(moves):
+        fx = min(max(fx + rng.uniform(-0.04, 0.04), 0.02), 0.98)
+        fy = min(max(fy + rng.uniform(-0.04, 0.04), 0.02), 0.98)
+        page.mouse.move(g["x"] + fx * g["w"], g["y"] + fy * g["h"])
+        page.wait_for_timeout(pause_ms)
+
+
+def pad_digit(page) -> list[float]:
+    """The 784 grey levels in [0, 1] of the digit the pad shows."""
+    return page.evaluate("""() => Array.from(globalThis.aelibPad.digit.getContext('2d').getImageData(0, 0, 28, 28).data)
+        .filter((_, i) => i % 4 === 0).map(v => v / 255)""")
+
+
+def pin_at(page, fx: float, fy: float) -> tuple[float, float, float]:
+    """Click the pad's map at fractions (fx, fy) of its plot area; returns (x, y) in data units and the
+    seconds until the server's caption named the pinned code."""
+    g = pad_geometry(page)
+    before = code_shown(page)
+    t0 = time.perf_counter()
+    page.mouse.click(g["x"] + fx * g["w"], g["y"] + fy * g["h"])
+    _wait_code_change(page, before)
+    return (g["xr"][0] + fx * (g["xr"][1] - g["xr"][0]), g["yr"][1] - fy * (g["yr"][1] - g["yr"][0]),
+            time.perf_counter() - t0)
+
+
+def draw(page, strokes: list[list[tuple[float, float]]], steps: int = 4) -> None:
+    """Draw strokes on the pad's canvas with the mouse, each a list of (fx, fy) fractions of the canvas."""
+    b = page.locator("canvas.draw").bounding_box()
+    at = lambda p: (b["x"] + p[0] * b["width"], b["y"] + p[1] * b["height"])  # noqa: E731
+    for stroke in strokes:
+        page.mouse.move(*at(stroke[0]))
+        page.mouse.down()
+        for p in stroke[1:]:
+            page.mouse.move(*at(p), steps=steps)
+        page.mouse.up()
+    page.wait_for_function("!globalThis.aelibPad.busy")
+
+
+def clear_drawing(page) -> None:
+    page.locator(".pad button.clear").click()
+
+
+ONE = [[(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)]]
+ZERO = [[(0.5 + 0.22 * math.sin(t * math.pi / 6), 0.5 - 0.33 * math.cos(t * math.pi / 6)) for t in range(13)]]
 
 
 def code_shown(page) -> list[float]:

@@ -1,4 +1,4 @@
-"""Latent explorer: click anywhere on the map of codes, or move the sliders, to decode a digit."""
+"""Latent explorer: hover over the map of codes, move the sliders or draw a digit, decoded in the browser."""
 
 import streamlit as st
 
@@ -6,7 +6,7 @@ import ui
 from aelib import figures
 from aelib.data import CLASS_NAMES
 from aelib.latent import decode, interpolate, manifold, prior_gaussians
-from ui import picker, shared, words
+from ui import pad, picker, shared, words
 from ui.sliders import LatentSliders
 
 link = picker.arrived_by()  # a shared link opens the view it was copied from
@@ -21,23 +21,19 @@ for toggle in ("explore:painted", "explore:prior"):
     st.session_state.setdefault(toggle, True)
 
 
-def the_map(spot: tuple[float, float]) -> None:
-    """The codes of the test digits, the decoder's painted plane under them, the spot decoded on top."""
+def map_caption() -> None:
     if dims > 2:
         st.caption(f"A {dims}-D model: the map shows the 2-D plane of largest spread (PCA) through the codes. A "
-                   "click decodes that spot of the plane" + ("; the sliders move every dimension." if sliders.per_dim
-                                                             else "."))
-    # The prior's Gaussians in 2-D only: through a longer code, the plane cuts every one and they pile up.
-    gaussians = prior_gaussians(model, lmap.plane) if dims == 2 else None
-    painted = shared.decoder_picture(path) if st.session_state["explore:painted"] else None
-    fig = figures.explorer_map(lmap, names, spot, painted, gaussians if st.session_state["explore:prior"] else None)
-    st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points", config=ui.STILL)
-    st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
+                   "spot decodes that point of the plane" + ("; the sliders move every dimension." if sliders.per_dim
+                                                               else "."))
+
+
+def map_toggles(has_prior: bool) -> None:
     st.toggle("Paint the plane by what the decoder draws there", key="explore:painted",
               help="Decodes a 100x100 grid of spots and lets the digit judge (a CNN classifier) name each one: the "
                    "colour is its verdict, faint where it is unsure, so pale regions are where the decoder draws "
                    "nothing recognisable.")
-    if gaussians is not None:
+    if has_prior:
         st.toggle("Show the Gaussians of its learned prior", key="explore:prior",
                   help="This VAE learned its prior as a mixture of Gaussians: dotted ellipses, two standard "
                        "deviations out, show where it draws its random codes.")
@@ -45,8 +41,42 @@ def the_map(spot: tuple[float, float]) -> None:
         st.info(words.no_judge(dataset))
 
 
-@st.fragment  # a click or a slider reruns this part only, not the grid and the interpolation below
-def decode_view() -> None:
+def pinned_view() -> None:
+    """What the server adds to the pad's pin: the link, the nearest real digit, the kept drawing."""
+    z = sliders.code()
+    picker.write_link(choice, sliders.values, st.session_state["explore:grid"])
+    shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
+    lines = [f"Pinned: the code ({shown})"]
+    pics = st.columns([150, 150, 400], vertical_alignment="center")
+    if lmap is not None:
+        i = lmap.nearest(*lmap.spot_of(z))
+        pics[0].plotly_chart(figures.image(lmap.images[i], height=150), width="content", key=f"{choice}:real",
+                             config=ui.STILL)
+        lines.append(f"Left: the nearest real digit on the map, test image #{i}, a {names[int(lmap.labels[i])]}.")
+    kept = st.session_state.get(f"{choice}:kept")
+    if kept is not None:
+        pics[1].plotly_chart(figures.image(kept[0], height=150), width="content", key=f"{choice}:kept_digit",
+                             config=ui.STILL)
+        lines.append("Beside it: the drawing you kept, as the model sees it.")
+    if st.session_state.get("explore:kept_error"):
+        st.warning(st.session_state.pop("explore:kept_error"))
+    pics[2].caption("  \n".join(lines))
+
+
+def server_map(spot: tuple[float, float]) -> None:
+    """The codes of the test digits, the decoder's painted plane under them, the spot decoded on top."""
+    map_caption()
+    # The prior's Gaussians in 2-D only: through a longer code, the plane cuts every one and they pile up.
+    gaussians = prior_gaussians(model, lmap.plane) if dims == 2 else None
+    painted = shared.decoder_picture(path) if st.session_state["explore:painted"] else None
+    fig = figures.explorer_map(lmap, names, spot, painted, gaussians if st.session_state["explore:prior"] else None)
+    st.plotly_chart(fig, key=f"{choice}:map", on_select="rerun", selection_mode="points", config=ui.STILL)
+    st.caption("Click anywhere, on a digit or on empty space, to decode that spot.")
+    map_toggles(gaussians is not None)
+
+
+def server_view() -> None:
+    """Decoding on the server, one round trip per click or slider: for a browser that cannot run the model."""
     if lmap is not None:
         sliders.follow_click(st.session_state.get(f"{choice}:map"))
     left, right = st.columns([3, 2], gap="large")
@@ -74,7 +104,25 @@ def decode_view() -> None:
         if lmap is None:
             st.info(words.no_test_set(dataset, "The map needs") + " Decoding still works: move the sliders.")
         else:
-            the_map(spot)
+            server_map(spot)
+
+
+@st.fragment  # a pin or a slider reruns this part only, not the grid and the interpolation below
+def decode_view() -> None:
+    failed = st.session_state.get("explore:pad_failed")  # the browser said it cannot run the model
+    folder, why = (None, failed) if failed else pad.exported(path)
+    if why:
+        st.info(words.pad_fallback(why))
+        server_view()
+        return
+    map_caption()
+    pad.mount(choice, path, folder, sliders, names, st.session_state["explore:painted"],
+              st.session_state["explore:prior"])
+    if lmap is None:
+        st.info(words.no_test_set(dataset, "The map needs") + " Decoding still works: move the sliders.")
+    pinned_view()
+    if lmap is not None:
+        map_toggles(dims == 2 and getattr(model, "prior", None) is not None)
 
 
 st.title("Latent explorer")

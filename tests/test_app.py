@@ -21,6 +21,15 @@ def page(name: str, timeout: float = 120) -> AppTest:
     return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=timeout)
 
 
+def explorer(pad: bool = False) -> AppTest:
+    """The explorer; without `pad`, on the server's own path, which a browser that cannot run the model gets
+    (AppTest runs no JavaScript, so the pad's own moves are tested in the browser tests)."""
+    at = page("explorer.py")
+    if not pad:
+        at.session_state["explore:pad_failed"] = "a test of the server's path"
+    return at
+
+
 def app(timeout: float = 120) -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
 
@@ -48,6 +57,12 @@ def chart(at, key: str) -> str | None:
     return next((c.proto.spec for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")), None)
 
 
+def pad_data(at, model: str) -> dict | None:
+    """What the explorer handed the latent pad for `model`, or None when it drew no pad."""
+    return next((json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.id.endswith(f"-{model}:pad")),
+                None)
+
+
 # --- Home and presets ----------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -59,7 +74,7 @@ def test_home_lists_every_checkpoint_one_click_from_the_explorer(with_data):
     at.button(key="explore:conv-vae.pt").click().run()
     assert not at.exception
     assert at.session_state["model"] == "conv-vae.pt"
-    assert chart(at, "conv-vae.pt:map") is not None  # the explorer, on that model's map
+    assert pad_data(at, "conv-vae.pt") is not None  # the explorer, on that model's pad
     assert at.sidebar.selectbox[0].value == "conv-vae.pt"
 
 
@@ -89,8 +104,48 @@ def _digit(at) -> str:
     return next(s for s in charts(at) if '"heatmap"' in s)
 
 
+@pytest.mark.parametrize("name", ["vae-2d-mixture.pt", "conv-ae.pt"])
+def test_explorer_hands_the_pad_a_model_exported_once(name, with_data):
+    at = explorer(pad=True)
+    at.session_state["model"] = name
+    at.run()
+    assert not at.exception
+    data = pad_data(at, name)
+    folder = ROOT / data["files"].removeprefix("/app/")
+    for f in ("encoder.onnx", "decoder.onnx", "model.json", "map.bin"):
+        assert (folder / f).is_file()
+    info = json.loads((folder / "model.json").read_text())
+    assert len(data["pin"]) == info["latent_dim"] and (ROOT / data["ort"].removeprefix("/app/")).is_dir()
+    assert (folder / "map.bin").stat().st_size == 10_000 * 9  # the test set's spots and labels
+    assert data["perDim"] == (info["latent_dim"] <= 32)
+    if name == "vae-2d-mixture.pt":
+        assert data["rings"] and len(data["rings"][0][0]) == 49  # the learned prior's ellipses
+    mtime = (folder / "decoder.onnx").stat().st_mtime
+    at.run()
+    assert (folder / "decoder.onnx").stat().st_mtime == mtime  # exported once, then served as it is
+    assert chart(at, f"{name}:real") is not None  # the nearest real digit to the pinned spot
+
+
+def test_explorer_falls_back_to_the_server_when_the_export_fails(with_data, tmp_path, monkeypatch):
+    import ui.pad
+    from aelib.export import ExportError
+
+    def broken(*args, **kwargs):
+        raise ExportError("the ae-2d model could not be exported to ONNX: an operator it lacks")
+
+    monkeypatch.setattr(ui.pad, "EXPORTS", tmp_path)
+    monkeypatch.setattr(ui.pad, "export", broken)
+    at = explorer(pad=True)
+    at.session_state["model"] = "ae-2d.pt"
+    at.run()
+    assert not at.exception
+    assert any("Decoding on the server" in i.value and "an operator it lacks" in i.value for i in at.info)
+    assert pad_data(at, "ae-2d.pt") is None and chart(at, "ae-2d.pt:map") is not None  # today's map instead
+    assert not list(tmp_path.iterdir())  # no half-written export left behind
+
+
 def test_explorer_slider_decodes_a_new_digit(with_data):
-    at = page("explorer.py").run()
+    at = explorer().run()
     assert not at.exception
     assert at.sidebar.selectbox[0].value == "vae-2d.pt"
     before = _digit(at)
@@ -101,7 +156,7 @@ def test_explorer_slider_decodes_a_new_digit(with_data):
 
 
 def test_explorer_click_moves_the_sliders(with_data):
-    at = page("explorer.py").run()
+    at = explorer().run()
     at.session_state["vae-2d.pt:map"] = {"selection": {"points": [{"x": -1.5, "y": 1.0}]}}
     at.run()
     assert not at.exception
@@ -113,7 +168,7 @@ def test_explorer_click_moves_the_sliders(with_data):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_explorer_works_for_every_shipped_model(name, with_data):
-    at = page("explorer.py").run()
+    at = explorer().run()
     at.sidebar.selectbox[0].set_value(name).run()
     assert not at.exception
     assert at.session_state["model"] == name  # the choice carries over to other pages
@@ -127,7 +182,7 @@ def test_explorer_works_for_every_shipped_model(name, with_data):
 
 
 def test_interpolation_between_test_digits_and_between_chosen_spots(with_data):
-    at = page("explorer.py").run()
+    at = explorer().run()
     strip = charts(at)[-1]
     at.number_input(key="morph:b").set_value(7).run()
     assert not at.exception and charts(at)[-1] != strip
@@ -143,7 +198,7 @@ def test_interpolation_between_test_digits_and_between_chosen_spots(with_data):
 
 
 def test_explorer_draws_a_learned_priors_gaussians_in_2d_only(with_data):
-    at = page("explorer.py")
+    at = explorer()
     at.session_state["model"] = "vae-2d-mixture.pt"
     at.run()
     assert not at.exception
@@ -158,7 +213,7 @@ def test_explorer_draws_a_learned_priors_gaussians_in_2d_only(with_data):
 
 
 def test_explorer_paints_the_plane_by_the_judges_verdict_and_plays_the_history(with_data):
-    at = page("explorer.py").run()
+    at = explorer().run()
     the_map = next(c for c in charts(at) if "click grid" in c)
     assert '"images":[{' in the_map and "base64" in the_map  # painted by default
     at.toggle(key="explore:painted").set_value(False).run()
@@ -171,7 +226,7 @@ def test_explorer_paints_the_plane_by_the_judges_verdict_and_plays_the_history(w
 
 
 def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(with_data):
-    at = page("explorer.py")
+    at = explorer()
     at.query_params.update({"model": "deep-ae-2d.pt", "z": "1.5,-0.5", "grid": "20"})
     at.run()
     assert not at.exception and not at.warning
@@ -190,7 +245,7 @@ def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(with_data)
     ({"model": "../../etc/passwd"}, "does not have"),
 ])
 def test_a_broken_link_gets_a_message_and_a_working_page(link, message, with_data):
-    at = page("explorer.py")
+    at = explorer()
     at.query_params.update(link)
     at.run()
     assert not at.exception
@@ -200,7 +255,7 @@ def test_a_broken_link_gets_a_message_and_a_working_page(link, message, with_dat
 
 def test_explorer_without_the_dataset_still_decodes(tmp_path, monkeypatch):
     monkeypatch.setenv("AELIB_DATA", str(tmp_path / "no-data"))
-    at = page("explorer.py")
+    at = explorer()
     at.session_state["model"] = "deep-ae-2d.pt"  # a model whose map is not cached by other tests
     at.run()
     assert not at.exception

@@ -2,8 +2,10 @@
 a slider drags, and a training run starts, moves and stops. Screenshots go to bench/screenshots/
 (or $AELIB_SCREENSHOTS); look at them."""
 
+import base64
 import os
 import pickle
+import random
 import shutil
 import time
 from pathlib import Path
@@ -56,7 +58,7 @@ def no_exception(page) -> None:
     assert shown.count() == 0, shown.first.inner_text()
 
 
-def test_home_then_explorer_click_on_empty_space_and_slider(session):
+def test_home_then_explorer_hover_pin_and_slider(session):
     page = session
     no_exception(page)
     assert page.get_by_role("button", name="Explore →").count() == len(list((ROOT / "checkpoints").glob("*.pt")))
@@ -64,25 +66,135 @@ def test_home_then_explorer_click_on_empty_space_and_slider(session):
 
     page.get_by_role("button", name="Explore →").nth(B.row_of(page, "vae-2d.pt")).click()
     B.wait_explorer(page)
-    page.wait_for_timeout(2500)  # a click in the first moments after the map draws can be lost
     no_exception(page)
     page.screenshot(path=SHOTS / "explorer.png")
-
-    fx, fy = B.empty_spot(page)
-    x, y, _ = B.click_map(page, fx, fy)
-    code = B.code_shown(page)
-    axes = B.map_axes(page)
-    spacing = (axes["xr"][1] - axes["xr"][0]) / 79  # the click grid's pitch
-    assert abs(code[0] - x) <= spacing and abs(code[1] - y) <= spacing, (code, x, y)
     model = aelib.load(ROOT / "checkpoints" / "vae-2d.pt", device="cpu")
-    shown = torch.tensor(B.digit_pixels(page))
-    assert (shown - decode(model, code)[0]).abs().mean() < 0.02  # the digit of that very spot
-    page.screenshot(path=SHOTS / "explorer-clicked.png")
 
-    B.drag_slider(page, dx=60)
+    g = B.pad_geometry(page)
+    page.mouse.move(*B.spot_px(g, 1.0, 1.0))
+    page.wait_for_function("!globalThis.aelibPad.busy")
+    shown = torch.tensor(B.pad_digit(page)).reshape(28, 28)
+    assert (shown - decode(model, [1.0, 1.0])[0]).abs().max() < 0.02  # the digit under the cursor
+    page.screenshot(path=SHOTS / "explorer-hover.png")
+
+    x, y, _ = B.pin_at(page, 0.1, 0.1)
+    code = B.code_shown(page)
+    pixel = (g["xr"][1] - g["xr"][0]) / g["w"]
+    assert abs(code[0] - x) <= pixel + 0.005 and abs(code[1] - y) <= pixel + 0.005, (code, x, y)
+    page.mouse.move(0, 0)  # off the map: the pad shows the pinned digit
+    page.wait_for_function("!globalThis.aelibPad.busy")
+    shown = torch.tensor(B.pad_digit(page)).reshape(28, 28)
+    assert (shown - decode(model, code)[0]).abs().mean() < 0.02
+    page.screenshot(path=SHOTS / "explorer-pinned.png")
+
+    slider = page.locator(".pad .slider input").first
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # a step right, then release: one pin
+    page.wait_for_function("t => !document.body.innerText.includes(t)",
+                           arg="the code (" + ", ".join(f"{v:.2f}" for v in code))
     assert B.code_shown(page)[0] > code[0] and B.code_shown(page)[1] == code[1]
     no_exception(page)
-    page.screenshot(path=SHOTS / "explorer-dragged.png")
+
+
+def test_hovering_decodes_in_the_page_and_sends_the_server_nothing(session):
+    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    frames = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
+    try:
+        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=conv-vae.pt")
+        B.wait_explorer(page)
+        page.wait_for_timeout(2000)
+        B.settle(page)
+        before, digit = len(frames), B.pad_digit(page)
+        B.hover(page, 120)
+        page.wait_for_function("!globalThis.aelibPad.busy")
+        assert len(frames) == before, f"{len(frames) - before} websocket frames sent while hovering"
+        assert B.pad_digit(page) != digit  # the digit followed the cursor
+        stats = page.evaluate("globalThis.aelibPad.stats.hover")
+        assert len(stats) >= 100  # every move was painted (a move may share its frame with the next)
+        page.screenshot(path=SHOTS / "explorer-conv-vae-hover.png")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("strokes, digit", [(B.ONE, 1), (B.ZERO, 0)])
+def test_a_drawn_digit_lands_among_its_own_class(session, strokes, digit):
+    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    try:
+        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-2d.pt")
+        B.wait_explorer(page)
+        B.draw(page, strokes)
+        # The 25 test digits nearest the drawing's mark, by the map's own points and labels.
+        near = page.evaluate("""() => { const p = globalThis.aelibPad, {points, labels} = p.map, d = [];
+            for (let i = 0; i < labels.length; i++) d.push([(points[2*i] - p.mark.x) ** 2 + (points[2*i+1] - p.mark.y) ** 2, labels[i]]);
+            return d.sort((a, b) => a[0] - b[0]).slice(0, 25).map(v => v[1]); }""")
+        assert near.count(digit) >= 13, near
+        assert page.evaluate("globalThis.aelibPad.mark.ring.length") == 49  # the posterior's 2-sigma ellipse
+        page.screenshot(path=SHOTS / f"explorer-drawn-{digit}.png")
+        if digit == 0:
+            before = B.code_shown(page)
+            page.locator(".pad button.keep").click()
+            page.get_by_text("the drawing you kept").wait_for(timeout=30_000)
+            assert B.code_shown(page) != before  # the kept drawing is the pinned spot now
+            no_exception(page)
+            B.clear_drawing(page)
+            page.locator(".pad button.keep").click()
+            page.get_by_text("Nothing to keep yet").wait_for()  # a hint, not an error
+    finally:
+        page.close()
+
+
+def test_the_page_decodes_and_prepares_as_torch_does(session, data_root):
+    """Every shipped checkpoint decodes 100 random codes in the page as torch does, and 20 strokes
+    are prepared in the page as aelib.images.prepare_digit prepares the same picture."""
+    from aelib.images import prepare_digit
+
+    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    base = session.url.split("?")[0].rsplit("/", 1)[0]
+    worst = {}
+    try:
+        for path in sorted((ROOT / "checkpoints").glob("*.pt")):
+            page.goto(f"{base}/explorer?model={path.name}")
+            B.wait_explorer(page)
+            model = aelib.load(path, device="cpu")
+            codes = torch.randn(100, model.latent_dim, generator=torch.Generator().manual_seed(3))
+            got = page.evaluate("([c, n]) => globalThis.aelibPad.decodeBatch(c, n).then(Array.from)",
+                                [codes.flatten().tolist(), 100])
+            worst[path.name] = (torch.tensor(got).reshape(100, 28, 28) - decode(model, codes)).abs().max().item()
+        assert max(worst.values()) <= 1e-3, worst
+        rng = random.Random(0)
+        errors = []
+        for _ in range(20):
+            strokes = [[(rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.85)) for _ in range(rng.randint(2, 5))]
+                       for _ in range(rng.randint(1, 3))]
+            B.draw(page, strokes, steps=3)
+            png = page.evaluate("globalThis.aelibPad.draw.toDataURL('image/png')")
+            mine = page.evaluate("Array.from(globalThis.aelibPad.prepared)")
+            want = prepare_digit(base64.b64decode(png.split(",", 1)[1]))
+            errors.append((torch.tensor(mine).reshape(1, 28, 28) - want).abs().mean().item())
+            B.clear_drawing(page)
+        assert max(errors) <= 0.02, errors
+    finally:
+        page.close()
+
+
+def test_a_browser_without_webassembly_gets_the_servers_path(session):
+    context = session.context.browser.new_context(viewport=B.VIEWPORT)
+    context.add_init_script("delete globalThis.WebAssembly")
+    page = context.new_page()
+    try:
+        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-2d.pt")
+        page.get_by_text("Decoding on the server instead").wait_for(timeout=90_000)
+        B.settle(page, timeout=60_000)
+        B.wait_explorer(page)
+        assert "cannot run WebAssembly" in page.locator("[data-testid=stAlert]").first.inner_text()
+        page.wait_for_timeout(2500)  # a click in the first moments after the map draws can be lost
+        x, y, _ = B.click_map(page, *B.empty_spot(page))
+        assert B.code_shown(page) != [0.0, 0.0]  # a click still decodes, on the server
+        no_exception(page)
+        page.screenshot(path=SHOTS / "explorer-fallback.png")
+    finally:
+        context.close()
 
 
 def _start_vae_2d(page, go_to_train: bool = True) -> None:
@@ -117,9 +229,8 @@ def test_a_shared_link_opens_the_same_view(session):
         page.goto("/".join(base) + "/explorer?model=deep-ae-2d.pt&z=1.5,-0.5&grid=20")
         B.wait_explorer(page)
         assert B.code_shown(page) == [1.5, -0.5]
-        page.wait_for_timeout(2500)  # a click in the first moments after the map draws can be lost
-        fx, fy = B.empty_spot(page)
-        B.click_map(page, fx, fy)
+        assert page.evaluate("globalThis.aelibPad.pinned") == [1.5, -0.5]  # the pad pins the link's spot
+        B.pin_at(page, 0.2, 0.8)
         code = B.code_shown(page)
         page.wait_for_function("() => !location.search.includes('z=1.500')", timeout=10_000)
         query = parse_qs(urlparse(page.url).query)
@@ -171,7 +282,7 @@ def test_a_learned_prior_on_the_map_and_in_generate(session):
     try:
         page.goto(base + "/explorer?model=vae-2d-mixture.pt")
         B.wait_explorer(page)
-        page.locator(".legendtext", has_text="the prior's Gaussians").wait_for(timeout=30_000)  # its ellipses
+        assert page.evaluate("globalThis.aelibPad.data.rings.length") >= 5  # its Gaussians' ellipses
         B.settle(page, timeout=60_000)
         no_exception(page)
         page.screenshot(path=SHOTS / "explorer-mixture.png")

@@ -63,3 +63,17 @@ def test_pages_name_priors_figures_and_endings():
     assert words.job_message(asked) == "Training stopped on request."
     gone = JobView("stopped", "Training stopped on request.", None, abandoned=True)
     assert "page was closed" in words.job_message(gone)
+
+
+def test_a_kept_drawing_is_checked_before_the_model_sees_it():
+    from aelib.images import ImageError
+    from ui.pad import drawing
+
+    good = [0.0] * 784
+    good[14 * 28 + 14] = 0.8
+    assert drawing(good).shape == (1, 28, 28) and float(drawing(good).max()) == pytest.approx(0.8)
+    for bad, says in [([0.0] * 784, "no ink"), ([0.5] * 10, "did not arrive whole"), ("ink", "did not arrive"),
+                      ([float("nan")] * 784, "did not arrive whole"), ([2.0] * 784, "did not arrive whole"),
+                      (None, "did not arrive")]:
+        with pytest.raises(ImageError, match=says):
+            drawing(bad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from aelib.latent import LatentMap
@@ -65,6 +67,20 @@ class LatentSliders:
             st.session_state[f"{self.model_name}:last_click"] = click
             self.move_to_spot(*click)
 
+    def pin(self, code) -> None:
+        """Move to a code the latent pad pinned, when it is one: D finite numbers. The pad's sliders keep
+        to the same ranges, so only a page that was tampered with sends anything else, and that is dropped."""
+        try:
+            values = [float(v) for v in code]
+        except (TypeError, ValueError):
+            return
+        if len(values) != self.dims or not all(math.isfinite(v) for v in values):
+            return
+        if self.per_dim:
+            self.set(values[: len(self.keys)])
+        else:
+            self.set(list(self.lmap.spot_of(values)))
+
     def follow_link(self, link: Link) -> None:
         """Move to the code a shared link names, when it names this model; a warning when it cannot."""
         if link.z is None or link.model != self.model_name:
@@ -74,11 +90,14 @@ class LatentSliders:
         except ValueError as err:
             st.warning(f"The link's code could not be used: {err} Showing the centre of the map instead.")
 
+    @property
+    def title(self) -> str:
+        return (f"Sliders: {self.dims} latent dimensions" if self.per_dim
+                else f"Sliders: position on the map ({self.dims}-number code)")
+
     def draw(self) -> None:
         """The sliders, in an expander that starts open for short codes."""
-        title = (f"Sliders: {self.dims} latent dimensions" if self.per_dim
-                 else f"Sliders: position on the map ({self.dims}-number code)")
-        with st.expander(title, expanded=len(self.keys) <= 4):
+        with st.expander(self.title, expanded=len(self.keys) <= 4):
             if not self.per_dim:
                 st.caption(f"This model's code has {self.dims} numbers, too many for a slider each: these two "
                            "move along the map's plane, and every number of the code follows.")

@@ -44,3 +44,9 @@ def no_judge(dataset: str) -> str:
 def no_test_set(dataset: str, needs: str) -> str:
     return (f"{needs} the {dataset} test set, which is not on this machine and could not be downloaded. To get "
             "it, connect to the internet once, or set AELIB_DATA to a folder holding the dataset.")
+
+
+def pad_fallback(why: str) -> str:
+    """The note over the server's own map when the model cannot run in the browser."""
+    return (f"Decoding on the server instead of in your browser ({why.rstrip('.')}). Hovering decodes nothing here "
+            "and drawing is off; clicks and sliders still work, one round trip each.")

@@ -1,0 +1,121 @@
+"""The latent pad: the explorer's map, digit, sliders and drawing canvas, run in the browser by ONNX Runtime
+Web on the graphs the app exports once per checkpoint (`aelib.export`) and serves from ./static/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from aelib import figures
+from aelib.data import data_root
+from aelib.export import FILES, FORMAT, ExportError, export
+from aelib.images import ImageError
+from aelib.latent import encode_dataset, prior_gaussians
+from ui import shared
+from ui.sliders import LatentSliders
+
+HERE = Path(__file__).resolve().parent
+EXPORTS = shared.ROOT / "static" / "models"  # served at /app/static/models/
+RUNTIME = "ort/1.30.0"  # the vendored ONNX Runtime Web, under static/ (one folder per version: see pad.js)
+MAP_FILE, PAINTED_FILE = "map.bin", "painted.png"
+
+_JS = (HERE / "prepare.js").read_text().replace("export function", "function") + (HERE / "pad.js").read_text()
+_pad = st.components.v2.component("aelib_latent_pad", js=_JS, css=(HERE / "pad.css").read_text())
+
+
+def _folder_name(path: Path) -> str:
+    """The export's folder: the same checkpoint bytes, test set and export format give the same name, so
+    every server process, and the next start, finds the files already written."""
+    h = hashlib.sha256(path.read_bytes())
+    h.update(f"{FORMAT}|{data_root()}|{shared.judge(shared.dataset_of(shared.model(path))) is not None}".encode())
+    return f"{path.stem[:40]}-{h.hexdigest()[:12]}"
+
+
+@shared.by_mtime("Preparing the model to run in your browser (once per model)…")
+def exported(path: Path) -> tuple[str | None, str | None]:
+    """(the export's folder under static/models/, None), or (None, why the model could not be exported)."""
+    name = _folder_name(path)
+    final = EXPORTS / name
+    if all((final / f).is_file() for f in FILES):
+        return name, None
+    model, lmap = shared.model(path), shared.latent_map(path)
+    EXPORTS.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".", dir=EXPORTS))
+    try:
+        export(model, work, lmap)
+        if lmap is not None:  # (N, 2) float32 spots, then (N,) uint8 labels
+            points = lmap.points.numpy().astype(np.float32)
+            (work / MAP_FILE).write_bytes(points.tobytes() + lmap.labels.numpy().astype(np.uint8).tobytes())
+        painted = shared.decoder_picture(path)
+        if painted is not None:
+            painted.save(work / PAINTED_FILE)
+        try:
+            os.rename(work, final)  # all files appear at once
+        except OSError:
+            pass  # another server process wrote the same export first
+    except ExportError as err:
+        return None, str(err)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return name, None
+
+
+def _static_url(sub: str) -> str:
+    base = st.get_option("server.baseUrlPath").strip("/")
+    return "/" + "/".join(p for p in (base, "app/static", sub) if p) + "/"
+
+
+def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: list[str], painted: bool,
+          prior: bool) -> None:
+    """Draw the pad for the model at `path`, exported into `folder`. A pin or a kept drawing moves
+    `sliders`, the server's record of the spot, before the page runs on."""
+    model, lmap = shared.model(path), shared.latent_map(path)
+    key = f"{choice}:pad"
+    gaussians = prior_gaussians(model, lmap.plane) if lmap is not None and model.latent_dim == 2 and prior else None
+    rings = [r.round(4).tolist() for r in figures.gaussian_rings(*gaussians)] if gaussians is not None else None
+    data = {
+        "ort": _static_url(RUNTIME), "files": _static_url(f"models/{folder}"), "names": names,
+        "palette": figures.PALETTE, "pin": sliders.code(), "perDim": sliders.per_dim, "labels": sliders.labels,
+        "ranges": sliders.ranges, "sliderTitle": sliders.title, "mapped": lmap is not None,
+        "paintedFile": (EXPORTS / folder / PAINTED_FILE).is_file(), "painted": painted, "rings": rings,
+        "axes": ["z1", "z2"] if model.latent_dim == 2 else ["PC1", "PC2"],
+    }
+
+    def pinned() -> None:
+        sliders.pin((st.session_state[key].get("pin") or {}).get("z"))
+
+    def kept() -> None:
+        pixels = (st.session_state[key].get("keep") or {}).get("pixels")
+        try:
+            digit = drawing(pixels)
+        except ImageError as err:
+            st.session_state["explore:kept_error"] = str(err)
+            return
+        st.session_state[f"{choice}:kept"] = digit
+        sliders.pin(encode_dataset(model, digit.unsqueeze(0))[0].tolist())
+
+    def failed() -> None:
+        st.session_state["explore:pad_failed"] = str(st.session_state[key].get("failed"))[:300]
+
+    _pad(key=key, data=data, on_pin_change=pinned, on_keep_change=kept, on_failed_change=failed)
+
+
+def drawing(pixels) -> torch.Tensor:
+    """A drawing the pad kept: 784 numbers in [0, 1] -> a (1, 28, 28) digit. Raises ImageError if it is not that."""
+    try:
+        arr = np.asarray(pixels, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ImageError("The drawing did not arrive as numbers. Draw it again and press Keep.") from None
+    if arr.shape != (784,) or not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+        raise ImageError("The drawing did not arrive whole (784 grey levels in [0, 1]). Draw it again and press "
+                         "Keep.")
+    if arr.max() == 0:
+        raise ImageError("The drawing has no ink. Draw a digit, then press Keep.")
+    return torch.from_numpy(arr).reshape(1, 28, 28)
