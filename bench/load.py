@@ -3,9 +3,9 @@
 `python bench/load.py --sessions 30 --seconds 60 [--train] [--write]` starts `streamlit run app.py`
 on localhost and opens N sessions over the websocket Streamlit's own front end uses
 (`/_stcore/stream`, protobuf `BackMsg` up, `ForwardMsg` down). Each opens the latent explorer, then
-until the time is up clicks a random spot of the plane or drags a slider, pausing like a person
-between actions. Every answer is checked: the caption must show the code of the spot clicked or
-the value dragged to, and no exception may come back. `--train` also starts a training run from
+until the time is up sends what the page's latent pad still sends (it decodes in the browser): a pin
+of a random spot, or now and then a reload, pausing like a person between actions. Every answer is
+checked: the caption must name the code pinned, and no exception may come back. `--train` also starts a training run from
 the Train page in one more session, to measure decoding while a job trains.
 
 The latency of an action is from sending it to the arrival of the caption that names the new
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
 import os
@@ -35,10 +34,9 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from aelib.figures import CLICK_GRID  # noqa: E402
 from bench.browser import ROOT, serve  # noqa: E402
 
-CODE_RE = re.compile(r"decoded from the code \(([^)]*)\)")
+CODE_RE = re.compile(r"the code \(([^)]*)\)")
 TIMEOUT_S = 30.0  # an answer later than this counts as an error
 
 
@@ -56,13 +54,6 @@ class Run:
 
     def exceptions(self) -> list[str]:
         return [e.exception.message for _, e in self.elements if e.WhichOneof("type") == "exception"]
-
-
-def _array(value) -> np.ndarray:
-    """A Plotly JSON array: a list, or a typed array {"dtype", "bdata"} (Plotly 6)."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-    return np.asarray(value, dtype=float)
 
 
 class Session:
@@ -143,7 +134,7 @@ class Session:
         # marker moved is a new widget; an old selection must not come back if the marker returns.
         for wid, st in list(self.states.items()):
             gone = wid not in self._seen and (not fragment_id or self._fragment_of_id.get(wid) == fragment_id)
-            if gone or st.WhichOneof("value") == "trigger_value":
+            if gone or st.WhichOneof("value") in ("trigger_value", "json_trigger_value"):
                 del self.states[wid]
         return run
 
@@ -158,15 +149,15 @@ class Session:
         self.ids[key], self.widgets[key], self.fragment_of[key] = wid, proto, fragment_id
         self._fragment_of_id[wid] = fragment_id
         self._seen.add(wid)
+        if kind == "bidi_component" and wid not in self.states:  # a custom component's state, as the page keeps it
+            self.states[wid] = WidgetState(id=wid, json_value="{}")
         if kind == "slider" and proto.type == proto.SLIDER and (proto.set_value or wid not in self.states):
             self.states[wid] = WidgetState(id=wid, double_array_value={"data": list(proto.value or proto.default)})
 
-    def click(self, key: str, k: int, x: float, y: float) -> None:
-        """A click that selected point k, at (x, y), of a chart's first trace."""
-        point = {"curve_number": 0, "point_number": k, "point_index": k, "x": x, "y": y}
-        value = {"selection": {"points": [point], "point_indices": [k], "box": [], "lasso": []}}
-        # The front end sends the chart's selection as JSON text, and the widget state as JSON of that.
-        self.states[self.ids[key]] = WidgetState(id=self.ids[key], json_value=json.dumps(json.dumps(value)))
+    def trigger(self, key: str, event: str, value) -> None:
+        """What a custom component's setTriggerValue sends: one event, on the component's trigger widget."""
+        wid = f"$$STREAMLIT_INTERNAL_KEY_{self.ids[key]}__events"
+        self.states[wid] = WidgetState(id=wid, json_trigger_value=json.dumps([{"event": event, "value": value}]))
 
     def set_slider(self, key: str, value: float) -> None:
         self.states[self.ids[key]] = WidgetState(id=self.ids[key], double_array_value={"data": [value]})
@@ -188,13 +179,15 @@ def code_of(run: Run) -> tuple[list[float], float]:
 
 @dataclass
 class Student:
-    """One session on the explorer: clicks and drags until `deadline`, timing every answer."""
+    """One session on the explorer's latent pad until `deadline`: hovering costs the server nothing (the
+    model runs in the page), so what reaches it is a pin now and then (90%) and a reload of the page (10%).
+    Every answer is timed and checked."""
 
     url: str
     model: str
     think: tuple[float, float]
     rng: random.Random
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"click": [], "slider": []})
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"pin": [], "load": []})
     errors: list[str] = field(default_factory=list)
     open_s: float = float("nan")
 
@@ -205,32 +198,28 @@ class Student:
             run = await s.open("explorer")
             code, t = code_of(run)
             self.open_s = t - t0
-            grid = self._grid(s)
-            sliders = sorted(k for k in s.ids if k.startswith(f"{self.model}:z"))
-            history: list[tuple[str, list[float]]] = []
+            history: list[list[float]] = []
+            key = f"{self.model}:pad"
             while time.perf_counter() < deadline:
                 await asyncio.sleep(self.rng.uniform(*self.think))
-                if self.rng.random() < 0.7:
-                    k = self.rng.randrange(len(grid[0]))
-                    x, y = float(grid[0][k]), float(grid[1][k])
-                    key = f"{self.model}:map"
-                    s.click(key, k, x, y)
-                    want, kind = [self._clamp(s, z, v) for z, v in zip(sliders, (x, y))], "click"
-                else:
-                    i = self.rng.randrange(len(sliders))
-                    sl = s.widgets[sliders[i]]
-                    v = sl.min + sl.step * self.rng.randrange(int(round((sl.max - sl.min) / sl.step)) + 1)
-                    key = sliders[i]
-                    s.set_slider(key, v)
-                    want, kind = list(code), "slider"
-                    want[i] = v
+                if self.rng.random() < 0.1:  # a reload: a new session, the whole page drawn again
+                    await s.close()
+                    s = Session(self.url)
+                    t0 = time.perf_counter()
+                    code, t = code_of(await s.open("explorer"))
+                    self.latencies["load"].append(t - t0)
+                    continue
+                data = json.loads(s.widgets[key].json)
+                if not data["perDim"]:
+                    raise LoadError("the load script pins per-dimension codes; choose a model with a short code")
+                want = [self.rng.uniform(lo, hi) for lo, hi in data["ranges"]]  # a spot of the map, clicked
+                s.trigger(key, "pin", {"z": want, "x": want[0], "y": want[1]})
                 run = await s.rerun(fragment_id=s.fragment_of[key])
                 code, t = code_of(run)
                 if any(abs(a - b) > 0.0051 for a, b in zip(code, want)):
-                    raise LoadError(f"{kind} asked for {want}, the page decoded {code} "
-                                    f"(the actions before: {history[-3:]})")
-                history.append((kind, [round(w, 3) for w in want]))
-                self.latencies[kind].append(t - run.sent)
+                    raise LoadError(f"pinned {want}, the page showed {code} (the pins before: {history[-3:]})")
+                history.append([round(w, 3) for w in want])
+                self.latencies["pin"].append(t - run.sent)
         except LoadError as err:
             self.errors.append(str(err))
         except Exception as err:  # noqa: BLE001 - a dropped connection is an error to report, not a crash
@@ -238,16 +227,6 @@ class Student:
         finally:
             if hasattr(s, "ws"):
                 await s.close()
-
-    def _grid(self, s: Session) -> tuple[np.ndarray, np.ndarray]:
-        spec = json.loads(s.widgets[f"{self.model}:map"].spec)
-        trace = next(t for t in spec["data"] if t.get("name") == CLICK_GRID)
-        return _array(trace["x"]), _array(trace["y"])
-
-    @staticmethod
-    def _clamp(s: Session, key: str, v: float) -> float:
-        sl = s.widgets[key]
-        return min(max(v, sl.min), sl.max)
 
 
 async def keep_training(url: str, deadline: float, preset: str, epochs: int, notes: dict) -> None:
@@ -320,8 +299,8 @@ def run_load(n: int, seconds: float, think: tuple[float, float] = (1.0, 3.0), mo
         wall = time.perf_counter() - t0
         cpu = _cpu_seconds(server.pid) - c0
         b1, tot1 = _machine_busy()
-    lat = {k: [v for s in students for v in s.latencies[k]] for k in ("click", "slider")}
-    both = lat["click"] + lat["slider"]
+    lat = {k: [v for s in students for v in s.latencies[k]] for k in ("pin", "load")}
+    both = lat["pin"] + lat["load"]
     errors = [e for s in students for e in s.errors]
     if train and not notes.get("started"):
         errors.append("the training run did not start: " + notes.get("error", "no live view"))
@@ -359,11 +338,12 @@ def write_results(rows: list[str], command: str) -> None:
         "## A class at once: `bench/load.py`",
         "",
         f"`{command}` on this 2-core machine, server and clients on the same cores. Each session speaks",
-        "Streamlit's websocket protocol, opens the explorer on `vae-2d.pt`, then clicks a random spot of the",
-        "plane (70%) or moves a slider (30%), pausing between actions for the time shown. Every answer is",
-        "checked (the code decoded is the one asked for; no exception). Latency: action sent → caption with",
-        "the new code received (the digit arrives just before it). Open: connect → explorer drawn, the whole",
-        "class arriving at once. Server cores: CPU seconds of the Streamlit process per second (of 2).",
+        "Streamlit's websocket protocol and opens the explorer on `vae-2d.pt`. The model runs in the page, so",
+        "hovering and drawing send nothing: what a student still sends is a pin (a click on the map, or a",
+        "slider let go: 90% of actions) or a reload of the page (10%), pausing between them for the time shown.",
+        "Every answer is checked (the caption names the code pinned; no exception). Latency: pin sent → caption",
+        "with the pinned code received; a reload: connect → explorer drawn. Open: connect → explorer drawn, the",
+        "whole class arriving at once. Server cores: CPU seconds of the Streamlit process per second (of 2).",
         "Training: a `vae-2d` run started from the Train page by one more session, in training steps per s.",
         "",
         "| sessions | pause s | also | actions | errors | p50 ms | p95 ms | max ms | open s p50 / max | server cores | machine busy | training steps/s |",

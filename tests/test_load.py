@@ -1,5 +1,5 @@
-"""A small class at once: real sessions over Streamlit's websocket protocol click and drag on the
-explorer, and every answer must be the digit asked for. bench/load.py holds the full-size version."""
+"""A small class at once: real sessions over Streamlit's websocket protocol pin spots on the explorer's
+latent pad and reload it, and every answer must name the code pinned. bench/load.py holds the full-size version."""
 
 import pytest
 
@@ -10,7 +10,7 @@ from bench import load as L
 def test_five_students_for_twenty_seconds_without_an_error(data_root):
     r = L.run_load(5, 20, think=(0.3, 1.0), env={"AELIB_DATA": str(data_root)})
     assert r["errors"] == []
-    assert r["click"]["n"] >= 10 and r["slider"]["n"] >= 3  # they really clicked and dragged
+    assert r["pin"]["n"] >= 10 and r["load"]["n"] >= 1  # they really pinned and reloaded
     assert r["open_s"]["max"] > 0
 
 
@@ -24,5 +24,5 @@ def test_the_code_is_read_from_the_caption():
     from streamlit.proto.Element_pb2 import Element
 
     e = Element()
-    e.markdown.body = "Above: decoded from the code (1.25, -0.50)  \nLeft: the nearest real digit"
+    e.markdown.body = "Pinned: the code (1.25, -0.50)  \nLeft: the nearest real digit"
     assert L.code_of(L.Run(sent=0.0, elements=[(0.1, e)])) == ([1.25, -0.5], 0.1)

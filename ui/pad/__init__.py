@@ -88,11 +88,14 @@ def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: l
         "axes": ["z1", "z2"] if model.latent_dim == 2 else ["PC1", "PC2"],
     }
 
+    def event(name: str):
+        return (st.session_state.get(key) or {}).get(name)
+
     def pinned() -> None:
-        sliders.pin((st.session_state[key].get("pin") or {}).get("z"))
+        sliders.pin((event("pin") or {}).get("z"))
 
     def kept() -> None:
-        pixels = (st.session_state[key].get("keep") or {}).get("pixels")
+        pixels = (event("keep") or {}).get("pixels")
         try:
             digit = drawing(pixels)
         except ImageError as err:
@@ -102,9 +105,12 @@ def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: l
         sliders.pin(encode_dataset(model, digit.unsqueeze(0))[0].tolist())
 
     def failed() -> None:
-        st.session_state["explore:pad_failed"] = str(st.session_state[key].get("failed"))[:300]
+        st.session_state["explore:pad_failed"] = str(event("failed"))[:300]
 
-    _pad(key=key, data=data, on_pin_change=pinned, on_keep_change=kept, on_failed_change=failed)
+    # The default gives the component a state from its first run, so a pin's callback finds it in the
+    # session even from a client that has sent no state of its own yet.
+    _pad(key=key, data=data, default={"failed": None}, on_pin_change=pinned, on_keep_change=kept,
+         on_failed_change=failed)
 
 
 def drawing(pixels) -> torch.Tensor:
