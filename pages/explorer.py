@@ -41,18 +41,26 @@ def map_toggles(has_prior: bool) -> None:
         st.info(words.no_judge(dataset))
 
 
+def code_words(z: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
+
+
+def nearest_real(where, z: list[float]) -> str:
+    """Draw the test digit whose code lands nearest `z`'s spot of the map in `where`; its caption line."""
+    i = lmap.nearest(*lmap.spot_of(z))
+    where.plotly_chart(figures.image(lmap.images[i], height=150), width="content", key=f"{choice}:real",
+                       config=ui.STILL)
+    return f"Left: the nearest real digit on the map, test image #{i}, a {names[int(lmap.labels[i])]}."
+
+
 def pinned_view() -> None:
     """What the server adds to the pad's pin: the link, the nearest real digit, the kept drawing."""
     z = sliders.code()
     picker.write_link(choice, sliders.values, st.session_state["explore:grid"])
-    shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
-    lines = [f"Pinned: the code ({shown})"]
+    lines = [f"Pinned: the code ({code_words(z)})"]
     pics = st.columns([150, 150, 400], vertical_alignment="center")
     if lmap is not None:
-        i = lmap.nearest(*lmap.spot_of(z))
-        pics[0].plotly_chart(figures.image(lmap.images[i], height=150), width="content", key=f"{choice}:real",
-                             config=ui.STILL)
-        lines.append(f"Left: the nearest real digit on the map, test image #{i}, a {names[int(lmap.labels[i])]}.")
+        lines.append(nearest_real(pics[0], z))
     kept = st.session_state.get(f"{choice}:kept")
     if kept is not None:
         pics[1].plotly_chart(figures.image(kept[0], height=150), width="content", key=f"{choice}:kept_digit",
@@ -89,16 +97,12 @@ def server_view() -> None:
     picker.write_link(choice, sliders.values, st.session_state["explore:grid"])
     digit_slot.plotly_chart(figures.image(decode(model, z)[0], height=230), width="content", key=f"{choice}:digit",
                             config=ui.STILL)
-    shown = ", ".join(f"{v:.2f}" for v in z[:4]) + (", …" if dims > 4 else "")
-    lines = [f"Above: decoded from the code ({shown})"]
+    lines = [f"Above: decoded from the code ({code_words(z)})"]
     if lmap is not None:
         spot = lmap.spot_of(z)
-        i = lmap.nearest(*spot)
-        real_col.plotly_chart(figures.image(lmap.images[i], height=150), width="content", key=f"{choice}:real",
-                              config=ui.STILL)
         if dims > 2:
             lines.append(f"map position ({spot[0]:.2f}, {spot[1]:.2f})")
-        lines.append(f"Left: the nearest real digit on the map, test image #{i}, a {names[int(lmap.labels[i])]}.")
+        lines.append(nearest_real(real_col, z))
     caption.caption("  \n".join(lines))
     with left:
         if lmap is None:

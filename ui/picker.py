@@ -77,6 +77,11 @@ def parse_code(text: str, dims: int) -> list[float]:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         raise ValueError(f"{text[:40]!r} is not a list of numbers separated by commas.") from None
+    return checked_code(values, dims)
+
+
+def checked_code(values: list[float], dims: int) -> list[float]:
+    """A code of `dims` finite numbers, as it is; raises ValueError saying what is wrong."""
     if len(values) != dims:
         raise ValueError(f"it has {len(values)} numbers, and this model's code has {dims}.")
     if not all(math.isfinite(v) for v in values):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
 from aelib.latent import LatentMap
-from ui.picker import Link, parse_code
+from ui.picker import Link, checked_code, parse_code
 
 MAX_SLIDERS = 32  # above this many dimensions, two sliders move along the map's plane instead
 UNMAPPED_RANGE = (-3.0, 3.0)  # slider range per dimension when the test set is not at hand
@@ -71,10 +69,8 @@ class LatentSliders:
         """Move to a code the latent pad pinned, when it is one: D finite numbers. The pad's sliders keep
         to the same ranges, so only a page that was tampered with sends anything else, and that is dropped."""
         try:
-            values = [float(v) for v in code]
+            values = checked_code([float(v) for v in code], self.dims)
         except (TypeError, ValueError):
-            return
-        if len(values) != self.dims or not all(math.isfinite(v) for v in values):
             return
         if self.per_dim:
             self.set(values[: len(self.keys)])

@@ -67,6 +67,15 @@ def exported(path: Path) -> tuple[str | None, str | None]:
     return name, None
 
 
+@shared.by_mtime()
+def prior_rings(path: Path) -> list | None:
+    """A 2-D model's learned prior as the pad draws it: one [xs, ys] ring per Gaussian, 2 sd out; None for
+    a model with the fixed N(0, I) prior, or without the test set its plane comes from."""
+    model, lmap = shared.model(path), shared.latent_map(path)
+    gaussians = prior_gaussians(model, lmap.plane) if lmap is not None and model.latent_dim == 2 else None
+    return None if gaussians is None else [r.round(4).tolist() for r in figures.gaussian_rings(*gaussians)]
+
+
 def _static_url(sub: str) -> str:
     base = st.get_option("server.baseUrlPath").strip("/")
     return "/" + "/".join(p for p in (base, "app/static", sub) if p) + "/"
@@ -78,13 +87,12 @@ def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: l
     `sliders`, the server's record of the spot, before the page runs on."""
     model, lmap = shared.model(path), shared.latent_map(path)
     key = f"{choice}:pad"
-    gaussians = prior_gaussians(model, lmap.plane) if lmap is not None and model.latent_dim == 2 and prior else None
-    rings = [r.round(4).tolist() for r in figures.gaussian_rings(*gaussians)] if gaussians is not None else None
     data = {
         "ort": _static_url(RUNTIME), "files": _static_url(f"models/{folder}"), "names": names,
         "palette": figures.PALETTE, "pin": sliders.code(), "perDim": sliders.per_dim, "labels": sliders.labels,
         "ranges": sliders.ranges, "sliderTitle": sliders.title, "mapped": lmap is not None,
-        "paintedFile": (EXPORTS / folder / PAINTED_FILE).is_file(), "painted": painted, "rings": rings,
+        "paintedFile": (EXPORTS / folder / PAINTED_FILE).is_file(), "painted": painted,
+        "rings": prior_rings(path) if prior else None,
         "axes": ["z1", "z2"] if model.latent_dim == 2 else ["PC1", "PC2"],
     }
 

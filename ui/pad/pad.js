@@ -1,7 +1,7 @@
 // The latent pad: the map of codes, the digit under the cursor, sliders and a drawing canvas, with the model
 // run in the page by ONNX Runtime Web. The server hears only of pins, kept drawings and a runtime that failed.
 
-const G = (globalThis.__aelibPad ??= { ort: null, sessions: new Map(), maps: new Map(), pads: new Set() });
+const G = (globalThis.__aelibPad ??= { ort: null, sessions: new Map(), maps: new Map() });
 const MARGIN = { left: 46, right: 10, top: 10, bottom: 36 };
 const DIGIT_PX = 196;
 
@@ -98,7 +98,6 @@ class Pad {
     this.jobs = { draw: null, digit: null };
     this.busy = false;
     this.build();
-    G.pads.add(this);
   }
 
   build() {
@@ -673,7 +672,6 @@ class Pad {
   }
 
   destroy() {
-    G.pads.delete(this);
     if (globalThis.aelibPad === this) globalThis.aelibPad = null;
   }
 }
