@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import torch
 
+from aelib.images import sheet
 from aelib.judge import CONFIDENT
 from aelib.latent import LatentMap, tile
 from aelib.models import PIXELS
@@ -228,13 +229,9 @@ def image_rows(
     """Rows of small images, each row (n, H, W) or (n, 1, H, W), uint8 or in [0, 1], drawn as one
     picture with a title left of each row and an optional label under each column (a digit's class,
     a step of a morph). NaN pixels are left blank."""
-    rows = [_pictures(r, 3) for r in rows]
+    canvas = sheet(rows, gap)
     n = max(len(r) for r in rows)
-    _, h, w = rows[0].shape
-    canvas = np.full((len(rows) * (h + gap) - gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
-    for i, r in enumerate(rows):
-        for j, img in enumerate(r):
-            canvas[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = img
+    h, w = np.shape(rows[0])[-2:]
     fig = go.Figure(go.Heatmap(z=canvas, colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
     left = 110 if row_titles else 0
     bottom = 28 if col_labels else 0
@@ -249,17 +246,6 @@ def image_rows(
                    showticklabels=bool(row_titles), tickfont=dict(size=14)),
     )
     return fig
-
-
-def morph_rows(linear, spherical, ends=None, scale: float = 2.4) -> go.Figure:
-    """An interpolation as rows: the linear and spherical paths (steps, 28, 28), and above them, when
-    `ends` gives the two real images it runs between, those images at its two ends."""
-    rows, titles = [_pictures(linear, 3), _pictures(spherical, 3)], ["linear", "spherical"]
-    if ends is not None:
-        real = np.full_like(rows[0], np.nan)  # blank between the two real digits
-        real[0], real[-1] = _pictures(ends[0], 2), _pictures(ends[1], 2)
-        rows, titles = [real, *rows], ["real", *titles]
-    return image_rows(rows, titles, scale=scale)
 
 
 def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: int = 340) -> go.Figure:

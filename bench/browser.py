@@ -113,7 +113,9 @@ def wait_explorer(page, timeout: float = 90_000) -> None:
                            "document.body.innerText.includes('Decoding on the server')", timeout=timeout)
     page.get_by_text("the nearest real digit").first.wait_for(timeout=timeout)
     page.locator("[data-testid=stTab]").first.wait_for(timeout=timeout)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=timeout)
+    # The nearest real digit and the manifold are plain pictures; wait until they have loaded.
+    page.wait_for_function("[...document.querySelectorAll('[data-testid=stImage] img')].filter(i => i.complete "
+                           "&& i.naturalWidth).length >= 2", timeout=timeout)
 
 
 # --- the latent pad: the model run in the page -------------------------------------------------------

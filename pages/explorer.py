@@ -5,7 +5,8 @@ import streamlit as st
 import ui
 from aelib import figures
 from aelib.data import CLASS_NAMES
-from aelib.latent import decode, interpolate, manifold, prior_gaussians
+from aelib.images import png_bytes
+from aelib.latent import decode, prior_gaussians
 from ui import pad, picker, shared, words
 from ui.sliders import LatentSliders
 
@@ -48,8 +49,8 @@ def code_words(z: list[float]) -> str:
 def nearest_real(where, z: list[float]) -> str:
     """Draw the test digit whose code lands nearest `z`'s spot of the map in `where`; its caption line."""
     i = lmap.nearest(*lmap.spot_of(z))
-    where.plotly_chart(figures.image(lmap.images[i], height=150), width="content", key=f"{choice}:real",
-                       config=ui.STILL)
+    # A plain PNG, not a Plotly figure: a pin is then cheap for the server, which a whole class shares.
+    where.image(png_bytes(lmap.images[i], 5), output_format="PNG")
     return f"Left: the nearest real digit on the map, test image #{i}, a {names[int(lmap.labels[i])]}."
 
 
@@ -58,13 +59,12 @@ def pinned_view() -> None:
     z = sliders.code()
     picker.write_link(choice, sliders.values, st.session_state["explore:grid"])
     lines = [f"Pinned: the code ({code_words(z)})"]
-    pics = st.columns([150, 150, 400], vertical_alignment="center")
+    pics = st.columns([140, 140, 400], vertical_alignment="center")
     if lmap is not None:
         lines.append(nearest_real(pics[0], z))
     kept = st.session_state.get(f"{choice}:kept")
     if kept is not None:
-        pics[1].plotly_chart(figures.image(kept[0], height=150), width="content", key=f"{choice}:kept_digit",
-                             config=ui.STILL)
+        pics[1].image(png_bytes(kept[0], 5), output_format="PNG")
         lines.append("Beside it: the drawing you kept, as the model sees it.")
     if st.session_state.get("explore:kept_error"):
         st.warning(st.session_state.pop("explore:kept_error"))
@@ -90,13 +90,11 @@ def server_view() -> None:
     left, right = st.columns([3, 2], gap="large")
     with right:
         digit_slot = st.empty()
-        # A Plotly figure is 150 px wide at least.
-        real_col, caption = st.columns([150, 120], vertical_alignment="center")
+        real_col, caption = st.columns([140, 130], vertical_alignment="center")
         sliders.draw()
     z = sliders.code()
     picker.write_link(choice, sliders.values, st.session_state["explore:grid"])
-    digit_slot.plotly_chart(figures.image(decode(model, z)[0], height=230), width="content", key=f"{choice}:digit",
-                            config=ui.STILL)
+    digit_slot.image(png_bytes(decode(model, z)[0], 8), output_format="PNG")
     lines = [f"Above: decoded from the code ({code_words(z)})"]
     if lmap is not None:
         spot = lmap.spot_of(z)
@@ -140,8 +138,7 @@ with grid_tab:
     else:
         n = st.select_slider("Grid size", options=picker.GRIDS, key="explore:grid",
                              help="S1 draws 14x14, the Keras walkthrough 30x30.")
-        sheet = manifold(model, n, lmap.x_range, lmap.y_range, lmap.plane) if lmap else manifold(model, n)
-        st.plotly_chart(figures.image(sheet, height=640), width="content", key=f"{choice}:manifold", config=ui.STILL)
+        st.image(shared.manifold_png(path, n), output_format="PNG")
 with morph_tab:
     modes = ["two test digits", "two spots you choose"] if lmap is not None else ["two spots you choose"]
     mode = st.radio("Between", modes, horizontal=True, key="morph:mode")
@@ -149,7 +146,7 @@ with morph_tab:
     if mode == "two test digits":
         a = c1.number_input("From test image #", 0, len(lmap.codes) - 1, 3, key="morph:a")
         b = c2.number_input("To test image #", 0, len(lmap.codes) - 1, 2, key="morph:b")
-        za, zb, ends = lmap.codes[a], lmap.codes[b], (lmap.images[a], lmap.images[b])
+        za, zb, ends = lmap.codes[a].tolist(), lmap.codes[b].tolist(), (a, b)
         st.caption(f"From a {names[int(lmap.labels[a])]} to a {names[int(lmap.labels[b])]}: their real images at the "
                    "ends, their codes decoded in between.")
     else:
@@ -161,8 +158,10 @@ with morph_tab:
         za, zb, ends = st.session_state.get(ka, [-1.5] * dims), st.session_state.get(kb, [1.5] * dims), None
         st.caption("Click the map or move the sliders, then press a button to set each end.")
     steps = st.slider("Steps", 5, 15, 10, key="morph:steps")
-    st.plotly_chart(figures.morph_rows(*interpolate(model, za, zb, steps), ends=ends), key=f"{choice}:morph",
-                    config=ui.STILL)
+    for title, row in shared.morph_pngs(path, tuple(za), tuple(zb), steps, ends):
+        name, strip = st.columns([1, 9], vertical_alignment="center")
+        name.markdown(f"**{title}**")
+        strip.image(row, output_format="PNG")
     st.caption("Linear goes straight through the code space; spherical follows a great circle, which keeps the path "
                "where a VAE's codes usually lie instead of cutting through the middle.")
 with story_tab:

@@ -163,16 +163,6 @@ def test_sample_sheet_names_the_judges_verdict_in_each_tile():
     assert np.asarray(sheet.data[0].z, dtype=float).shape == (84, 84)
 
 
-def test_morph_rows_put_the_real_ends_above_the_paths():
-    linear, spherical = torch.zeros(5, 28, 28), torch.ones(5, 28, 28)
-    ends = (torch.full((1, 28, 28), 255, dtype=torch.uint8), torch.full((1, 28, 28), 255, dtype=torch.uint8))
-    fig = figures.morph_rows(linear, spherical, ends=ends)
-    assert list(fig.layout.yaxis.ticktext) == ["real", "linear", "spherical"]
-    z = np.asarray(fig.data[0].z, dtype=float)
-    assert (z[:28, :28] == 1).all() and np.isnan(z[:28, 31:59]).all()  # the real digit, then a blank
-    assert list(figures.morph_rows(linear, spherical).layout.yaxis.ticktext) == ["linear", "spherical"]
-
-
 def test_training_map_frames_the_codes_it_shows():
     codes = torch.tensor([[-4.0, 1.0], [6.0, 3.0], [0.0, 2.0]])
     fig = figures.training_map(codes, torch.tensor([0, 1, 2]), [str(i) for i in range(10)])

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from aelib.data import load_split
-from aelib.images import MAX_PIXELS, ImageError, npz_bytes, png_bytes, prepare_digit
+from aelib.images import MAX_PIXELS, ImageError, morph_rows, npz_bytes, png_bytes, prepare_digit, sheet
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -107,3 +107,35 @@ def test_png_and_npz_exports_round_trip():
     arrays = np.load(io.BytesIO(npz_bytes(images, codes, labels=np.arange(5))))
     assert arrays["images"].shape == (5, 28, 28) and arrays["images"].dtype == np.uint8
     assert np.allclose(arrays["codes"], codes.numpy()) and list(arrays["labels"]) == [0, 1, 2, 3, 4]
+
+
+def test_png_enlarges_with_square_pixels_and_leaves_blanks_transparent():
+    digit = torch.zeros(1, 28, 28)
+    digit[0, 3, 5] = 1.0
+    img = Image.open(io.BytesIO(png_bytes(digit, scale=4)))
+    arr = np.asarray(img)
+    assert img.mode == "L" and arr.shape == (112, 112)
+    assert (arr[12:16, 20:24] == 255).all() and arr.sum() == 16 * 255  # one pixel became a 4x4 block
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(np.full((28, 28), 255, dtype=np.uint8))))), np.full((28, 28), 255))
+    holey = np.zeros((2, 3), dtype=np.float32)
+    holey[1, 2] = np.nan
+    la = np.asarray(Image.open(io.BytesIO(png_bytes(holey, 2))))
+    assert la.shape == (4, 6, 2) and (la[2:, 4:, 1] == 0).all() and (la[:2, :, 1] == 255).all()
+
+
+def test_sheet_lays_rows_of_pictures_out_with_gaps():
+    digit = torch.zeros(1, 28, 28, dtype=torch.uint8)
+    digit[0, 3, :] = 255
+    canvas = sheet([digit.expand(4, 1, 28, 28), torch.ones(3, 28, 28)], gap=2)
+    assert canvas.shape == (58, 118) and canvas[3, :28].min() == 1.0 and canvas[4, :28].max() == 0.0
+    assert np.isnan(canvas[:, 28:30]).all() and np.isnan(canvas[30:, 90:]).all()  # gaps, and the short row's end
+
+
+def test_morph_rows_put_the_real_ends_above_the_paths():
+    linear, spherical = torch.zeros(5, 28, 28), torch.ones(5, 28, 28)
+    ends = (torch.full((1, 28, 28), 255, dtype=torch.uint8), torch.full((1, 28, 28), 255, dtype=torch.uint8))
+    rows = morph_rows(linear, spherical, ends=ends)
+    assert [t for t, _ in rows] == ["real", "linear", "spherical"]
+    real = rows[0][1]
+    assert (real[0] == 1).all() and (real[-1] == 1).all() and np.isnan(real[1:-1]).all()
+    assert [t for t, _ in morph_rows(linear, spherical)] == ["linear", "spherical"]

@@ -11,10 +11,11 @@ import streamlit as st
 
 import aelib
 from aelib import figures
+from aelib.images import morph_rows, png_bytes, sheet
 from aelib.checkpoint import inspect
 from aelib.data import data_root, load_split
 from aelib.judge import Judge, decoder_map, load_judge, prior_recognisability, recognisability
-from aelib.latent import LatentMap
+from aelib.latent import LatentMap, interpolate, manifold
 from aelib.models import Autoencoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,21 +23,22 @@ SCORE_SAMPLES = 2000  # prior samples behind each recognisability figure shown i
 
 
 def by_mtime(spinner: str | bool = False, max_entries: int = 16, copy: bool = False) -> Callable:
-    """Cache `fn(path)` once per server: one entry per file, modification time and data folder, so a
-    file written anew, or another dataset folder, is read anew. Every session shares the one result
-    (`st.cache_resource`), or with `copy` each caller gets a copy of its own (`st.cache_data`)."""
+    """Cache `fn(path, *args)` once per server: one entry per file, modification time, data folder and
+    further arguments, so a file written anew, or another dataset folder, is read anew. Every session
+    shares the one result (`st.cache_resource`), or with `copy` each caller gets a copy of its own
+    (`st.cache_data`)."""
     cache = st.cache_data if copy else st.cache_resource
 
-    def wrap(fn: Callable[[Path], object]) -> Callable:
+    def wrap(fn: Callable[..., object]) -> Callable:
         # wraps() first: Streamlit tells caches apart by the function's name and source.
         @cache(show_spinner=spinner, max_entries=max_entries)
         @functools.wraps(fn)
-        def keyed(path: str, mtime: float, root: str):
-            return fn(Path(path))
+        def keyed(path: str, mtime: float, root: str, *args):
+            return fn(Path(path), *args)
 
         @functools.wraps(fn)
-        def call(path: str | os.PathLike):
-            return keyed(str(path), os.path.getmtime(path), str(data_root()))
+        def call(path: str | os.PathLike, *args):
+            return keyed(str(path), os.path.getmtime(path), str(data_root()), *args)
 
         return call
 
@@ -94,6 +96,27 @@ def decoder_picture(path: Path):
         return None
     labels, conf = decoder_map(m, j, lmap.x_range, lmap.y_range, n=100, plane=lmap.plane)
     return figures.class_map_image(labels, conf)
+
+
+# The explorer's pictures are the same for every student who has not moved them: drawn once, sent as PNG.
+@by_mtime(max_entries=64)
+def manifold_png(path: Path, n: int) -> bytes:
+    """The model's manifold, an n x n grid decoded over its map's plane (the default square without the
+    test set), as a PNG of about 720 pixels a side with square pixels, which the page shows as it is."""
+    m, lmap = model(path), latent_map(path)
+    grid = manifold(m, n, lmap.x_range, lmap.y_range, lmap.plane) if lmap else manifold(m, n)  # (28n, 28n)
+    return png_bytes(grid, scale=max(1, round(720 / grid.shape[-1])))
+
+
+@by_mtime(max_entries=64)
+def morph_pngs(path: Path, za: tuple[float, ...], zb: tuple[float, ...], steps: int,
+               ends: tuple[int, int] | None) -> list[tuple[str, bytes]]:
+    """The interpolation from code `za` to `zb` in `steps` as titled rows of PNG pictures
+    (`aelib.images.morph_rows`), with the test images numbered `ends` at its ends when given."""
+    m, lmap = model(path), latent_map(path)
+    real = (lmap.images[ends[0]], lmap.images[ends[1]]) if ends else None
+    return [(title, png_bytes(sheet([row]), scale=3))
+            for title, row in morph_rows(*interpolate(m, za, zb, steps), ends=real)]
 
 
 @by_mtime("Judging generated digits…", max_entries=64, copy=True)
