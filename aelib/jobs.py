@@ -56,6 +56,7 @@ class JobView:
     evals: list[dict] = field(default_factory=list)  # test metrics per evaluation, with "epoch"
     snapshots: list[Snapshot] = field(default_factory=list)
     mean_samples_per_s: float = 0.0  # over the whole run so far, evaluations included
+    startup_s: float | None = None  # from start() to the child's first word: a process, imports, the data
     abandoned: bool = False  # stopped because its owner was gone, not because it was asked to
 
     @property
@@ -106,7 +107,8 @@ def _train(spec: bytes, events: Connection, control: Connection) -> None:
                           train_data=s["train_data"], test_data=s["test_data"])
         _send(events, ("ready", {
             "snapshot_labels": trainer.test_labels[trainer.snapshot_index.to(trainer.device)].cpu(),
-            "test_digits": trainer.test_images[:SNAPSHOT_DIGITS].cpu(), "batch_size": trainer.batch_size}))
+            # clone(): a slice pickles its whole storage, here the 7.8 MB test set
+            "test_digits": trainer.test_images[:SNAPSHOT_DIGITS].cpu().clone(), "batch_size": trainer.batch_size}))
         threading.Thread(target=_stop_when_closed, args=(control, trainer), daemon=True).start()
         final = None
         for final in trainer.run():
@@ -136,6 +138,8 @@ class Progress:
         self.snapshot_labels: torch.Tensor | None = None  # labels of the snapshot subset, once loaded
         self.test_digits: torch.Tensor | None = None  # (SNAPSHOT_DIGITS, 1, 28, 28) uint8, once loaded
         self.result: RunResult | None = None  # the final weights
+        self.started: float | None = None  # time.monotonic() at start()
+        self.startup_s: float | None = None
         self.epoch_result: RunResult | None = None  # the weights as of the last completed epoch
 
     @property
@@ -145,6 +149,8 @@ class Progress:
     def set(self, state: str, message: str) -> None:
         with self._lock:
             self.state, self.message = state, message
+            if state == "loading":
+                self.started = time.monotonic()
 
     def take(self, kind: str, payload) -> bool:
         """Take in one message of the child; True once the final weights are in."""
@@ -153,6 +159,7 @@ class Progress:
                 self.snapshot_labels, self.test_digits = payload["snapshot_labels"], payload["test_digits"]
                 self.batch_size = payload["batch_size"]
                 self.state, self.message = "running", "Training…"
+                self.startup_s = time.monotonic() - self.started
             elif kind == "event":
                 self.last = payload
                 if payload.kind == "step":
@@ -178,7 +185,7 @@ class Progress:
             last = self.last
             rate = last.step * self.batch_size / last.elapsed if last and last.elapsed > 0 else 0.0
             return JobView(self.state, self.message, last, list(self.steps), list(self.evals), list(self.snapshots),
-                           rate, abandoned)
+                           rate, abandoned=abandoned, startup_s=self.startup_s)
 
 
 class TrainingJob:
@@ -236,9 +243,6 @@ class TrainingJob:
             if self._process is not None or self._progress.ended:
                 return self
             self._progress.set("loading", "Starting the training process…")
-            # The child inherits the environment, and its OpenMP reads this once, as torch loads: idle
-            # threads then sleep instead of spinning, so an app on the same cores costs training less.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             ctx = get_context("spawn")
             self._events, child_events = ctx.Pipe(duplex=False)
             child_control, self._control = ctx.Pipe(duplex=False)

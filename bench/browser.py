@@ -274,6 +274,8 @@ def settle(page, timeout: float = 30_000) -> None:
 
 
 def set_number(page, label: str, value) -> None:
+    # A widget whose key changed (another preset, another run length) may linger, stale, for a moment.
+    page.wait_for_function("l => document.querySelectorAll(`input[aria-label='${l}']`).length === 1", arg=label)
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")

@@ -16,16 +16,21 @@ job = training.job()
 busy = job is not None and job.view().running
 
 # Settings. Keys carry the preset's name, so picking another preset resets them to its recipe.
-preset = st.selectbox("Preset", list(PRESETS), disabled=busy, key="train:preset",
-                      format_func=lambda n: f"{n}  ·  {PRESETS[n].seed_ref or 'improved'}")
+preset = st.selectbox("Preset", list(PRESETS), list(PRESETS).index(training.FIRST_PRESET), disabled=busy,
+                      key="train:preset", format_func=lambda n: f"{n}  ·  {PRESETS[n].seed_ref or 'improved'}")
 p = get_preset(preset)
 st.caption(p.origin)
 r = p.recipe
+quick = min(training.QUICK_EPOCHS, r.epochs)
+length = st.radio("Length", ["quick", "recipe"], horizontal=True, disabled=busy, key=f"train:{preset}:length",
+                  format_func={"quick": f"A quick first look: {quick} epoch{'s' if quick > 1 else ''}",
+                               "recipe": f"The full recipe: {r.epochs} epochs"}.get)
 c1, c2, c3, c4 = st.columns(4)
 latent = c1.number_input("Latent size", 1, 64, p.config.latent_dim, disabled=busy or p.latent_fixed,
                          key=f"train:{preset}:latent",
                          help="Fixed by this architecture." if p.latent_fixed else "2 gives a map you can explore.")
-epochs = c2.number_input("Epochs", 1, 200, r.epochs, disabled=busy, key=f"train:{preset}:epochs")
+epochs = c2.number_input("Epochs", 1, 200, quick if length == "quick" else r.epochs, disabled=busy,
+                         key=f"train:{preset}:{length}:epochs")
 batch = c3.select_slider("Batch size", sorted({*BATCHES, r.batch_size}), r.batch_size, disabled=busy,
                          key=f"train:{preset}:batch")
 lr = c4.select_slider("Learning rate", sorted({*RATES, r.lr}), r.lr, disabled=busy, key=f"train:{preset}:lr",
@@ -48,10 +53,14 @@ dataset = c3.radio("Dataset", list(CLASS_NAMES), disabled=busy, key=f"train:{pre
 limit = c4.select_slider("Training images", LIMITS, training.FULL_SET, disabled=busy, key=f"train:{preset}:limit",
                          format_func=lambda n: f"{n:,}", help="Fewer images make a quick demo.")
 
+overrides = training.model_overrides(preset, latent, mixture, noise)
+config = training.run_config(preset, overrides, limit, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
+                             seed=int(seed), dataset=dataset)
+if not busy:
+    st.caption(training.duration_note(preset, overrides, config))
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Start training", type="primary", disabled=busy, use_container_width=True, key="train:start"):
-    training.start(preset, latent, mixture, noise, limit, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-                   seed=int(seed), dataset=dataset)
+    training.start(preset, overrides, config)
     st.rerun()  # redraw the settings and Start as disabled; the live view below only redraws itself
 if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:stop"):
     job.stop()
@@ -60,6 +69,7 @@ if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:sto
 def show(job) -> None:
     """Progress, curves, reconstructions and the 2-D map of one job, as it stands now."""
     v = job.view()
+    training.remember_startup(v)
     if v.state == "queued":
         st.info(training.waiting_note(job))
         return

@@ -277,9 +277,38 @@ def _train_page(preset: str, epochs: int, limit: int = 1_000) -> AppTest:
     at = app()
     at.switch_page("pages/train.py").run()
     at.selectbox(key="train:preset").set_value(preset).run()
-    at.number_input(key=f"train:{preset}:epochs").set_value(epochs).run()
+    at.number_input(key=f"train:{preset}:quick:epochs").set_value(epochs).run()
     at.select_slider(key=f"train:{preset}:limit").set_value(limit).run()
     return at
+
+
+def test_train_page_opens_on_a_quick_2d_run_and_says_how_long_it_takes(with_data):
+    at = app()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert at.selectbox(key="train:preset").value == "vae-2d" and at.radio(key="train:vae-2d:length").value == "quick"
+    assert at.number_input(key="train:vae-2d:quick:epochs").value == 1
+    quick = next(c.value for c in at.caption if "on this machine" in c.value)
+    assert "measured just now" in quick and "training images a second" in quick
+    at.radio(key="train:vae-2d:length").set_value("recipe").run()  # the seed's or preset's whole recipe
+    assert at.number_input(key="train:vae-2d:recipe:epochs").value == 60
+    full = next(c.value for c in at.caption if "on this machine" in c.value)
+    assert "min**" in full and "min**" not in quick  # 60 epochs take minutes, one takes seconds
+
+
+@pytest.mark.slow
+def test_the_default_run_finishes_and_draws_its_map(with_data, own_checkpoints):
+    at = app()
+    at.switch_page("pages/train.py").run()
+    at.button(key="train:start").click().run()  # the page's own settings: vae-2d, 1 epoch, all 60,000 images
+    job = at.session_state["job"]
+    assert job.config.epochs == 1 and job.config.limit is None and job.preset.name == "vae-2d"
+    _until_finished(at, timeout=300)
+    assert not at.exception and job.state == "done"
+    assert chart(at, "train:map") is not None  # the 2-D codes of the test digits, coloured by class
+    assert job.view().evals[-1]["loss"] < 175  # nats/image: clusters have formed
+    assert any("to start the training process" in c.value and "plus" in c.value and "s to start" in c.value
+               for c in at.caption)  # the next estimate counts the start this run measured
 
 
 def _until_finished(at, timeout: float = 120) -> None:
@@ -344,7 +373,7 @@ def test_train_stop_ends_the_run(with_data, own_checkpoints):
     assert at.button(key="train:start").disabled is False
 
 
-@pytest.mark.parametrize("field", ["epochs", "seed", "latent", "prior"])
+@pytest.mark.parametrize("field", ["quick:epochs", "seed", "latent", "prior"])
 def test_train_zero_or_negative_settings_are_refused(field, with_data):
     at = _train_page("vae-2d", epochs=3)
     low = at.number_input(key=f"train:vae-2d:{field}").min

@@ -36,7 +36,7 @@ def test_job_reports_progress_and_finishes(preset):
     assert len(v.steps) >= 2 and all("loss" in s for s in v.steps)
     assert v.snapshots[-1].recon.shape == (10, 1, 28, 28) and v.snapshots[-1].codes.shape == (64, 2)
     assert job.snapshot_labels.shape == (64,) and job.test_digits.shape == (10, 1, 28, 28)
-    assert v.mean_samples_per_s > 0
+    assert v.mean_samples_per_s > 0 and 0 < v.startup_s < 60  # a process, imports and the data
     assert ("kl" in v.evals[-1]) == aelib.get_preset(preset).variational
 
 

@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
+import aelib
 from aelib import TrainConfig, build
+from aelib.bench import Speed, training_speed
 from aelib.presets import PRESETS
 from aelib.metrics import evaluate
 from aelib.train import Trainer
@@ -166,3 +168,18 @@ def test_a_learned_prior_trains_at_its_own_rate_and_fits_the_codes(synth):
     rest, prior = t.optimizer.param_groups
     assert prior["initial_lr"] == 10 * rest["initial_lr"]
     assert 0 < slow < fast - 0.5, (slow, fast)  # a faster prior follows the codes more closely
+
+
+@pytest.mark.parametrize("preset", ["deep-ae-2d", "conv-vae"])
+def test_the_speed_probe_times_training_and_evaluation(preset):
+    speed = training_speed(preset, batch_size=32, seconds=0.1)
+    assert 0 < speed.train_per_s < 1e7 and 0 < speed.eval_per_s < 1e8
+    assert speed.eval_per_s > speed.train_per_s  # a forward pass alone is quicker than a training step
+
+
+def test_a_run_takes_its_steps_and_evaluations_at_the_measured_speed():
+    speed = Speed(train_per_s=1000.0, eval_per_s=5000.0)
+    cfg = aelib.recipe("vae-2d", epochs=2, batch_size=100)
+    assert speed.run_seconds(cfg, 6000) == pytest.approx(2 * (6000 / 1000 + 10_000 / 5000))
+    limited = aelib.recipe("vae-2d", epochs=2, batch_size=128, limit=1000, evals_per_epoch=2)
+    assert speed.run_seconds(limited, 60_000) == pytest.approx(2 * ((1000 // 128) * 128 / 1000 + 2 * 2.0))

@@ -13,6 +13,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 # The server decodes small batches for many sessions at once, next to a training process: one
 # thread per op beats torch's pool of spinning threads fighting the others for the same cores.
+TRAIN_THREADS = torch.get_num_threads()  # torch's own choice, which a training process keeps
 torch.set_num_threads(1)
 
 STILL = {"displayModeBar": False}  # Plotly config for pictures: no toolbar over a digit

@@ -4,6 +4,7 @@ the sidebar badge that keeps a run in sight from other pages."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import plotly.graph_objects as go
@@ -11,10 +12,13 @@ import streamlit as st
 import torch
 
 from aelib import figures
+from aelib.bench import Speed, training_speed
 from aelib.checkpoint import path_for
+from aelib.config import TrainConfig
 from aelib.data import CLASS_NAMES
 from aelib.jobs import JobQueue, JobView, TrainingJob
 from aelib.presets import get_preset, recipe
+import ui
 from ui import shared
 from ui.checkpoints import remember_trained, trained_dir
 
@@ -24,6 +28,10 @@ ABANDON_AFTER_S = 150
 POLL_S = 2.0  # how often the live view redraws its progress
 LOSS_REDRAW_S = 10.0  # the loss chart at most this often, and at each evaluation: a redraw costs the browser CPU
 FULL_SET = 60_000  # training images in MNIST and Fashion-MNIST: no limit
+TEST_SET = 10_000  # test images, each evaluated once an epoch
+# The page opens on a run that draws a 2-D map with digit clusters while a teacher explains it
+# (bench/classroom.py first-run); the seeds' recipes are one choice away.
+FIRST_PRESET, QUICK_EPOCHS = "vae-2d", 1
 
 
 @st.cache_resource
@@ -37,23 +45,82 @@ def job() -> TrainingJob | None:
     return st.session_state.get("job")
 
 
-def start(preset: str, latent: int, prior_components: int | None, noise: float | None, limit: int,
-          **train) -> TrainingJob:
-    """Queue a run of `preset` with the Train page's settings as this session's job; it is stopped if
-    the session's browser tab closes. The map's history is kept for 2-D codes."""
-    p = get_preset(preset)
-    overrides = {} if p.latent_fixed else {"latent_dim": int(latent)}
+def model_overrides(preset: str, latent: int, prior_components: int | None, noise: float | None) -> dict:
+    """The Train page's model settings, as overrides of the preset's config."""
+    overrides = {} if get_preset(preset).latent_fixed else {"latent_dim": int(latent)}
     if prior_components is not None:
         overrides["prior_components"] = int(prior_components)
     if noise is not None:
         overrides["noise"] = float(noise)
-    two_d = overrides.get("latent_dim", p.config.latent_dim) == 2
-    config = recipe(preset, limit=None if limit >= FULL_SET else int(limit), snapshots=True,
-                    snapshot_points=2000 if two_d else 0, **train)
+    return overrides
+
+
+def run_config(preset: str, overrides: dict, limit: int, **train) -> TrainConfig:
+    """The Train page's run settings as a recipe: the map's history is kept for 2-D codes."""
+    two_d = overrides.get("latent_dim", get_preset(preset).config.latent_dim) == 2
+    return recipe(preset, limit=None if limit >= FULL_SET else int(limit), snapshots=True,
+                  snapshot_points=2000 if two_d else 0, **train)
+
+
+def start(preset: str, overrides: dict, config: TrainConfig) -> TrainingJob:
+    """Queue a run of `preset` with the Train page's settings as this session's job; it is stopped if
+    the session's browser tab closes."""
     new = TrainingJob(preset, config, **overrides)
     new.owner_alive = _session_alive()
     st.session_state["job"] = new
     return job_queue().submit(new)
+
+
+_PROBE = threading.Lock()  # one speed probe at a time: two would time each other
+
+
+@st.cache_resource
+def _measured() -> dict:
+    """What this server measured of its machine: ("speed", preset, batch, overrides) -> Speed, and
+    "startup" -> the seconds the last run's training process took to start."""
+    return {}
+
+
+def _speed(preset: str, overrides: dict, batch_size: int) -> Speed | None:
+    """The measured speed of these settings; None while a run trains here, as timing it then would
+    time the run too, and slow it."""
+    key = ("speed", preset, batch_size, tuple(sorted(overrides.items())))
+    if key not in _measured():
+        if job_queue().running:
+            return None
+        with st.spinner("Timing a few training steps of these settings on this machine…"), _PROBE:
+            # At the training process's own thread count, not the server's one thread (see ui/__init__.py).
+            threads = torch.get_num_threads()
+            torch.set_num_threads(ui.TRAIN_THREADS)
+            try:
+                _measured()[key] = training_speed(preset, batch_size, **overrides)
+            finally:
+                torch.set_num_threads(threads)
+    return _measured()[key]
+
+
+def remember_startup(v: JobView) -> None:
+    if v.startup_s is not None:
+        _measured()["startup"] = v.startup_s
+
+
+def duration_note(preset: str, overrides: dict, config: TrainConfig) -> str:
+    """How long these settings will take on this machine, from its measured speed, said before Start."""
+    speed = _speed(preset, overrides, config.batch_size)
+    if speed is None:
+        return "How long this takes shows here once the machine is free: timing it now would slow the run training."
+    seconds = speed.run_seconds(config, FULL_SET, TEST_SET)
+    startup = _measured().get("startup")
+    start = (f", plus {startup:.0f} s to start the training process" if startup is not None
+             else ", plus a few seconds to start the training process")
+    return (f"These settings take about **{_duration(seconds)}** on this machine{start}: measured just now, "
+            f"at {speed.train_per_s:,.0f} training images a second.")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _session_alive():

@@ -1,0 +1,132 @@
+"""The Train page on a class's laptop: the first run with the page's own settings, and the app's training
+speed against the CLI's, the browser watching on the same machine.
+
+`python bench/classroom.py first-run [--reps 3] [--write]` opens the Train page in headless Chromium,
+reads the time the page says the run will take, presses Start without touching a setting, and times
+the click to the finished run's 2-D map drawn.
+
+`python bench/classroom.py speed [--reps 5] [--presets conv-vae vae vae-2d] [--write]` trains each preset
+for one epoch on all 60,000 images, on the Train page (watched, charts updating) and with
+`python -m aelib train`, interleaved run by run; both report their own seconds (training and test
+passes), so the ratio of times is the ratio of samples/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.browser import ROOT, browser, goto_page, open_home, serve, train_in_app, train_in_cli  # noqa: E402
+
+FINISHED = re.compile(r"Finished \d+ epochs in [\d.]+ s")
+
+
+def first_run(b) -> dict:
+    """One first run on a fresh server: what the page promised, and what it took."""
+    with serve() as server:
+        page, _ = open_home(b, server.url)
+        goto_page(page, "Train")
+        note = page.get_by_text("training images a second").first  # the estimate, once timed
+        note.wait_for(timeout=60_000)
+        promised = note.inner_text()
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text(FINISHED).wait_for(timeout=300_000)
+        page.get_by_text("The 2-D codes of").first.wait_for()
+        page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].some(e => e.data && "
+                               "e.data.length >= 10)")  # the map: one trace per class
+        wall = time.perf_counter() - t0
+        run_s = float(re.search(r"in ([\d.]+) s", page.get_by_text(FINISHED).inner_text()).group(1))
+        page.set_viewport_size({"width": 1280, "height": 1400})
+        page.screenshot(path=str(ROOT / "bench" / "screenshots" / "train-first-run.png"))
+        page.close()
+    seconds = re.search(r"about ([\d.]+) (s|min)", promised)
+    return {"promised": promised, "estimate_s": float(seconds.group(1)) * (60 if seconds.group(2) == "min" else 1),
+            "wall_s": wall, "run_s": run_s}
+
+
+def speed(b, presets: list[str], reps: int) -> dict:
+    res = {p: {"app": [], "cli": []} for p in presets}
+    for _ in range(reps):
+        for preset in presets:  # interleaved: app, CLI, next preset, ...
+            with serve() as server:
+                page, _ = open_home(b, server.url)
+                goto_page(page, "Train")
+                page.get_by_role("button", name="Start training").wait_for()
+                res[preset]["app"].append(train_in_app(page, preset, 1))
+                page.close()
+            res[preset]["cli"].append(train_in_cli(preset, 1))
+            app, cli = res[preset]["app"][-1], res[preset]["cli"][-1]
+            print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%", flush=True)
+    return res
+
+
+def first_run_table(runs: list[dict], command: str) -> str:
+    rows = "\n".join(f"| {i + 1} | {r['estimate_s']:.0f} | {r['run_s']:.1f} | **{r['wall_s']:.1f}** |"
+                     for i, r in enumerate(runs))
+    return (f"## The first run on the Train page: `{command}`\n\nHeadless Chromium 1280x720 and the server on this "
+            "2-core machine, a fresh server each run. The page's own settings (`vae-2d`, 1 epoch, all 60,000 "
+            "images); Start pressed without touching anything. Promised: the page's estimate before Start (the "
+            "training loop; a first run on a server cannot know the process start yet). Run: the seconds the run "
+            "reports. Click → map: from the click to the finished run's 2-D map drawn. Target: ≤ 20 s.\n\n"
+            f"| run | promised s | run s | click → map s |\n|---|---|---|---|\n{rows}\n\n"
+            f"Median click → map: **{statistics.median(r['wall_s'] for r in runs):.1f} s**.\n")
+
+
+def speed_table(res: dict, command: str) -> str:
+    lines = [f"## The Train page's speed against the CLI: `{command}`", "",
+             "One epoch on all 60,000 images per run, on the Train page (headless Chromium watching, charts "
+             "updating, a fresh server each run) and with `python -m aelib train`, interleaved run by run; "
+             "seconds as each reports them. Speed is samples/s, so page/CLI is the CLI's seconds over the page's, "
+             "for each pair of runs. Target: every run ≥ 80%.", "",
+             "| preset | page s | CLI s | page speed / CLI speed, per run | lowest |", "|---|---|---|---|---|"]
+    for preset, r in res.items():
+        ratios = [c / a for a, c in zip(r["app"], r["cli"])]
+        lines.append(f"| `{preset}` | {', '.join(f'{v:.1f}' for v in r['app'])} | "
+                     f"{', '.join(f'{v:.1f}' for v in r['cli'])} | {', '.join(f'{100 * v:.0f}%' for v in ratios)} | "
+                     f"**{100 * min(ratios):.0f}%** |")
+    return "\n".join(lines) + "\n"
+
+
+def write(block: str, name: str) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{block}{end}"
+    if start in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        head, sep, rest = text.partition("\n## ")
+        text = f"{head}{block}\n\n## {rest}" if sep else f"{text}\n{block}\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["first-run", "speed"])
+    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--presets", nargs="+", default=["conv-vae", "vae", "vae-2d"])
+    ap.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
+    args = ap.parse_args()
+    command = "python bench/classroom.py " + " ".join(sys.argv[1:]).replace(" --write", "")
+    with browser() as b:
+        if args.what == "first-run":
+            runs = []
+            for _ in range(args.reps or 3):
+                runs.append(first_run(b))
+                print(runs[-1], flush=True)
+            table = first_run_table(runs, command)
+        else:
+            table = speed_table(speed(b, args.presets, args.reps or 5), command)
+    print(table)
+    if args.write:
+        write(table, args.what)
+
+
+if __name__ == "__main__":
+    main()
