@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import torch
 
-from aelib.images import sheet
+from aelib.images import floats, sheet
 from aelib.judge import CONFIDENT
 from aelib.latent import LatentMap, tile
 from aelib.models import PIXELS
@@ -25,8 +25,7 @@ def _array(t) -> np.ndarray:
 def _pictures(images, dims: int) -> np.ndarray:
     """Grey pictures as floats in [0, 1] with `dims` axes: uint8 scaled, a channel axis dropped
     ((N, 1, H, W) -> (N, H, W) for dims=3, (1, H, W) -> (H, W) for dims=2)."""
-    arr = _array(images)
-    arr = (arr / 255.0 if arr.dtype == np.uint8 else arr).astype(np.float32, copy=False)
+    arr = floats(images)
     return arr.reshape(*arr.shape[:-3], *arr.shape[-2:]) if arr.ndim > dims else arr
 
 

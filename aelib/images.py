@@ -103,7 +103,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
-def _floats(images) -> np.ndarray:
+def floats(images) -> np.ndarray:
     """Grey pictures, uint8 or in [0, 1], tensor or array -> float32 in [0, 1] (NaN kept)."""
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     return arr.astype(np.float32) / 255 if arr.dtype == np.uint8 else arr.astype(np.float32, copy=False)
@@ -112,7 +112,7 @@ def _floats(images) -> np.ndarray:
 def sheet(rows, gap: int = 3) -> np.ndarray:
     """Rows of small pictures, each (n, H, W) or (n, 1, H, W), laid out as one (rows, columns) grid with
     `gap` pixels between tiles -> one float (H', W') array in [0, 1], NaN wherever there is no picture."""
-    rows = [_floats(r) for r in rows]
+    rows = [floats(r) for r in rows]
     rows = [r.reshape(len(r), *r.shape[-2:]) for r in rows]  # (n, 1, H, W) -> (n, H, W)
     n, (h, w) = max(len(r) for r in rows), rows[0].shape[-2:]
     canvas = np.full((len(rows) * (h + gap) - gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
@@ -125,7 +125,7 @@ def sheet(rows, gap: int = 3) -> np.ndarray:
 def png_bytes(image, scale: int = 1) -> bytes:
     """A grey picture (H, W) or (1, H, W), uint8 or in [0, 1], white on black like MNIST -> PNG file bytes,
     `scale` times larger with square pixels (no smoothing); NaN pixels come out transparent."""
-    grey = _floats(image)
+    grey = floats(image)
     grey = grey.reshape(grey.shape[-2:]).repeat(scale, axis=0).repeat(scale, axis=1)
     level = (np.nan_to_num(grey).clip(0, 1) * 255).round().astype(np.uint8)
     blank = np.isnan(grey)
@@ -139,10 +139,10 @@ def png_bytes(image, scale: int = 1) -> bytes:
 def morph_rows(linear, spherical, ends=None) -> list[tuple[str, np.ndarray]]:
     """An interpolation as titled rows of pictures: the linear and spherical paths (steps, 28, 28), and above
     them, when `ends` gives the two real images it runs between, those images at its two ends (NaN between)."""
-    rows = [("linear", _floats(linear)), ("spherical", _floats(spherical))]
+    rows = [("linear", floats(linear)), ("spherical", floats(spherical))]
     if ends is not None:
         real = np.full_like(rows[0][1], np.nan)  # blank between the two real digits
-        real[0], real[-1] = (_floats(e).reshape(real.shape[-2:]) for e in ends)
+        real[0], real[-1] = (floats(e).reshape(real.shape[-2:]) for e in ends)
         rows.insert(0, ("real", real))
     return rows
 

@@ -398,15 +398,22 @@ def main() -> None:
     trainings = [(t.split(":")[0], int(t.split(":")[1])) for t in args.train]
     text = report(measure(args.reps, args.clicks, trainings), args, trainings)
     print(text)
+    write_block(text, "app")
+
+
+def write_block(text: str, name: str) -> None:
+    """Put `text` into bench/RESULTS.md between the `name` markers: in place of the last run's, or, the
+    first time, above the first section (newest first)."""
     results = ROOT / "bench" / "RESULTS.md"
     old = results.read_text()
-    start, end = "<!-- app:start -->", "<!-- app:end -->"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{text}{end}"
     if start in old:
         new = old[: old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        head, sep, rest = old.partition("\n## ")
-        new = f"{head}{block}\n\n## {rest}" if sep else f"{old}\n{block}\n"
+    else:  # before the first section, a heading or another block, whichever comes first
+        first = re.search(r"^(## |<!-- [\w-]+:start -->)", old, flags=re.M)
+        new = (f"{old[: first.start()]}{block}\n\n{old[first.start():]}" if first
+               else f"{old.rstrip()}\n\n{block}\n")
     results.write_text(new)
 
 

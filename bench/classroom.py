@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.browser import ROOT, browser, goto_page, open_home, serve, train_in_app, train_in_cli  # noqa: E402
+from bench.browser import (ROOT, browser, goto_page, open_home, serve, train_in_app, train_in_cli,  # noqa: E402
+                           write_block)
 
 FINISHED = re.compile(r"Finished \d+ epochs in [\d.]+ s")
 
@@ -93,19 +94,6 @@ def speed_table(res: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(block: str, name: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text()
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{block}{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        head, sep, rest = text.partition("\n## ")
-        text = f"{head}{block}\n\n## {rest}" if sep else f"{text}\n{block}\n"
-    path.write_text(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["first-run", "speed"])
@@ -125,7 +113,7 @@ def main() -> None:
             table = speed_table(speed(b, args.presets, args.reps or 5), command)
     print(table)
     if args.write:
-        write(table, args.what)
+        write_block(table, args.what)
 
 
 if __name__ == "__main__":
