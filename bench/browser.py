@@ -150,14 +150,14 @@ def pad_digit(page) -> list[float]:
         .filter((_, i) => i % 4 === 0).map(v => v / 255)""")
 
 
-def pin_at(page, fx: float, fy: float) -> tuple[float, float, float]:
+def pin_at(page, fx: float, fy: float, timeout: float = 10_000) -> tuple[float, float, float]:
     """Click the pad's map at fractions (fx, fy) of its plot area; returns (x, y) in data units and the
     seconds until the server's caption named the pinned code."""
     g = pad_geometry(page)
     before = code_shown(page)
     t0 = time.perf_counter()
     page.mouse.click(g["x"] + fx * g["w"], g["y"] + fy * g["h"])
-    _wait_code_change(page, before)
+    _wait_code_change(page, before, timeout)
     return (g["xr"][0] + fx * (g["xr"][1] - g["xr"][0]), g["yr"][1] - fy * (g["yr"][1] - g["yr"][0]),
             time.perf_counter() - t0)
 

@@ -24,6 +24,7 @@ import random
 import re
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,16 +33,23 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.browser import ROOT, serve  # noqa: E402
 
 CODE_RE = re.compile(r"the code \(([^)]*)\)")
 TIMEOUT_S = 30.0  # an answer later than this counts as an error
+RETRY_S = 1.0  # a page whose connection dropped tries again this often
+STICKY = "AELIB_REPLICA"  # deploy/haproxy.cfg's cookie: which replica a student is on
 
 
 class LoadError(Exception):
     """Something a student would have seen as broken: an exception, a wrong digit, no answer."""
+
+
+class Dropped(LoadError):
+    """The connection closed under a session: its server stopped. The page reconnects by itself."""
 
 
 @dataclass
@@ -59,10 +67,14 @@ class Run:
 class Session:
     """One browser tab's worth of conversation with the server."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, cookies: dict[str, str] | None = None, query: str = "",
+                 states: dict[str, WidgetState] | None = None):
+        self.url = url
         self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.cookies = cookies if cookies is not None else {}  # the site's cookies, kept as a browser keeps them
+        self.query = query  # the address bar's query string, which the page may change
         self.inbox: asyncio.Queue = asyncio.Queue()
-        self.states: dict[str, WidgetState] = {}  # the widget values the tab would send back
+        self.states: dict[str, WidgetState] = dict(states or {})  # the widget values the tab would send back
         self.widgets: dict[str, object] = {}  # user key -> the latest element of that widget
         self.ids: dict[str, str] = {}  # user key -> widget id
         self.fragment_of: dict[str, str] = {}  # user key -> the fragment that drew it ("" for none)
@@ -71,11 +83,31 @@ class Session:
         self.page = ""
         self.timer: tuple[float, str] | None = None  # (interval, fragment id) of a fragment's run_every
 
-    async def open(self, page_name: str) -> Run:
-        self.ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None)  # deflate, as browsers ask
+    async def open(self, page_name: str, first: bool = True) -> Run:
+        """Connect and draw `page_name`. A browser fetches the page's address first (a reconnecting tab:
+        the health check), which behind a load balancer is where its sticky cookie comes from."""
+        path = f"/{page_name}?{self.query}" if first else "/_stcore/health"
+        await asyncio.to_thread(self._get, path)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        self.ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None,  # deflate, as browsers ask
+                                additional_headers=headers)
+        self._take_cookies(self.ws.response.headers.get_all("Set-Cookie"))
         self._reader = asyncio.create_task(self._read())
         self.page = page_name
         return await self.rerun()
+
+    def _get(self, path: str) -> None:
+        req = urllib.request.Request(self.url + path)
+        if self.cookies:
+            req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as r:
+            r.read()
+            self._take_cookies(r.headers.get_all("Set-Cookie") or [])
+
+    def _take_cookies(self, lines: list[str]) -> None:
+        for line in lines:
+            name, _, value = line.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
 
     async def close(self) -> None:
         await self.ws.close()
@@ -87,6 +119,8 @@ class Session:
                 msg = ForwardMsg()
                 msg.ParseFromString(raw)
                 self.inbox.put_nowait((time.perf_counter(), msg))
+        except ConnectionClosed:
+            pass  # the server went away: the None below tells whoever waits
         finally:
             self.inbox.put_nowait((time.perf_counter(), None))
 
@@ -96,13 +130,18 @@ class Session:
         back = BackMsg()
         state = back.rerun_script
         state.page_name = self.page
+        state.query_string = self.query
         state.widget_states.widgets.extend(self.states.values())
         if fragment_id:
             state.fragment_id = fragment_id
             state.is_auto_rerun = auto
         run = Run(sent=time.perf_counter())
         self._seen: set[str] = set()
-        await self.ws.send(back.SerializeToString())
+        timed = False  # a fragment with a timer drawn by this run
+        try:
+            await self.ws.send(back.SerializeToString())
+        except ConnectionClosed:
+            raise Dropped("the server closed the connection") from None
         deadline = run.sent + TIMEOUT_S
         while True:
             try:
@@ -110,19 +149,23 @@ class Session:
             except TimeoutError:
                 raise LoadError(f"no answer within {TIMEOUT_S:.0f} s") from None
             if msg is None:
-                raise LoadError("the server closed the connection")
+                raise Dropped("the server closed the connection")
             kind = msg.WhichOneof("type")
             if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._absorb(msg.delta.new_element, msg.delta.fragment_id)
                 run.elements.append((t, msg.delta.new_element))
+            elif kind == "page_info_changed":
+                self.query = msg.page_info_changed.query_string
             elif kind == "auto_rerun":
-                self.timer = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id)
+                self.timer, timed = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id), True
             elif kind == "stop_auto_rerun":
                 self.timer = None
             elif kind == "page_not_found":
                 raise LoadError(f"page not found: {self.page}")
             elif kind == "script_finished":
                 run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+                if run.status == "FINISHED_SUCCESSFULLY" and not timed:
+                    self.timer = None  # a whole-page run that drew no timed fragment: the page drops the timer
                 if run.status in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
                     break
                 if run.status == "FINISHED_WITH_COMPILE_ERROR":
@@ -188,38 +231,48 @@ class Student:
     think: tuple[float, float]
     rng: random.Random
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"pin": [], "load": []})
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (when it was answered, latency) of each action
     errors: list[str] = field(default_factory=list)
     open_s: float = float("nan")
+    replicas: list[str] = field(default_factory=list)  # the replica of each connection, from the balancer's cookie
+    drops: list[dict] = field(default_factory=list)  # each dropped connection, and how the page came back
 
     async def attend(self, deadline: float) -> None:
         s = Session(self.url)
         try:
             t0 = time.perf_counter()
             run = await s.open("explorer")
-            code, t = code_of(run)
+            shown, t = code_of(run)
             self.open_s = t - t0
+            self.replicas.append(s.cookies.get(STICKY, ""))
             history: list[list[float]] = []
             key = f"{self.model}:pad"
             while time.perf_counter() < deadline:
                 await asyncio.sleep(self.rng.uniform(*self.think))
-                if self.rng.random() < 0.1:  # a reload: a new session, the whole page drawn again
-                    await s.close()
-                    s = Session(self.url)
-                    t0 = time.perf_counter()
-                    code, t = code_of(await s.open("explorer"))
-                    self.latencies["load"].append(t - t0)
+                try:
+                    if self.rng.random() < 0.1:  # a reload: a new session, the whole page drawn again
+                        await s.close()
+                        s = Session(self.url, s.cookies, s.query)
+                        t0 = time.perf_counter()
+                        shown, t = code_of(await s.open("explorer"))
+                        self.latencies["load"].append(t - t0)
+                        self.timeline.append((t, t - t0))
+                        continue
+                    data = json.loads(s.widgets[key].json)
+                    if not data["perDim"]:
+                        raise LoadError("the load script pins per-dimension codes; choose a model with a short code")
+                    want = [self.rng.uniform(lo, hi) for lo, hi in data["ranges"]]  # a spot of the map, clicked
+                    s.trigger(key, "pin", {"z": want, "x": want[0], "y": want[1]})
+                    run = await s.rerun(fragment_id=s.fragment_of[key])
+                except Dropped:
+                    s, shown = await self.reconnect(s, shown)
                     continue
-                data = json.loads(s.widgets[key].json)
-                if not data["perDim"]:
-                    raise LoadError("the load script pins per-dimension codes; choose a model with a short code")
-                want = [self.rng.uniform(lo, hi) for lo, hi in data["ranges"]]  # a spot of the map, clicked
-                s.trigger(key, "pin", {"z": want, "x": want[0], "y": want[1]})
-                run = await s.rerun(fragment_id=s.fragment_of[key])
-                code, t = code_of(run)
-                if any(abs(a - b) > 0.0051 for a, b in zip(code, want)):
-                    raise LoadError(f"pinned {want}, the page showed {code} (the pins before: {history[-3:]})")
+                shown, t = code_of(run)
+                if any(abs(a - b) > 0.0051 for a, b in zip(shown, want)):
+                    raise LoadError(f"pinned {want}, the page showed {shown} (the pins before: {history[-3:]})")
                 history.append([round(w, 3) for w in want])
                 self.latencies["pin"].append(t - run.sent)
+                self.timeline.append((t, t - run.sent))
         except LoadError as err:
             self.errors.append(str(err))
         except Exception as err:  # noqa: BLE001 - a dropped connection is an error to report, not a crash
@@ -227,6 +280,29 @@ class Student:
         finally:
             if hasattr(s, "ws"):
                 await s.close()
+
+    async def reconnect(self, lost: "Session", shown: list[float]) -> tuple["Session", list[float]]:
+        """What Streamlit's page does when its connection drops: try again every second, sending the
+        address bar and the widget values it still holds, until a server draws the page. Notes how long
+        that took, where it landed, and whether the view (the code on show) came back."""
+        t0 = time.perf_counter()
+        while True:
+            await asyncio.sleep(RETRY_S)
+            s = Session(self.url, lost.cookies, lost.query, lost.states)
+            try:
+                run = await s.open(lost.page, first=False)
+                now, _ = code_of(run)
+                break
+            except (LoadError, OSError, InvalidStatus, InvalidHandshake, ConnectionClosed) as err:
+                if hasattr(s, "ws"):
+                    await s.close()
+                if time.perf_counter() - t0 > TIMEOUT_S:
+                    raise LoadError(f"no working page {TIMEOUT_S:.0f} s after the connection dropped: {err}") from None
+        kept = all(abs(a - b) <= 0.0051 for a, b in zip(now, shown))
+        self.drops.append({"recovered_s": time.perf_counter() - t0, "kept_view": kept,
+                           "from": lost.cookies.get(STICKY, ""), "to": s.cookies.get(STICKY, "")})
+        self.replicas.append(s.cookies.get(STICKY, ""))
+        return s, now
 
 
 async def keep_training(url: str, deadline: float, preset: str, epochs: int, notes: dict) -> None:

@@ -14,6 +14,8 @@ LIMITS = [1_000, 5_000, 10_000, 30_000, training.FULL_SET]
 
 job = training.job()
 busy = job is not None and job.view().running
+if (lost := training.lost_run_note(job)) is not None:
+    st.warning(lost)
 
 # Settings. Keys carry the preset's name, so picking another preset resets them to its recipe.
 preset = st.selectbox("Preset", list(PRESETS), list(PRESETS).index(training.FIRST_PRESET), disabled=busy,

@@ -334,6 +334,7 @@ def test_train_one_epoch_then_save_and_use_the_model(with_data, own_checkpoints)
     assert not at.exception
     job = at.session_state["job"]
     assert job.config.epochs == 1 and job.config.limit == 1_000
+    assert at.query_params["run"].startswith("deep-ae-2d@")  # the address bar names the unsaved run
     _until_finished(at)
     assert not at.exception
     assert job.state == "done" and len(at.success) == 1  # the run's own message, in green
@@ -354,11 +355,39 @@ def test_train_one_epoch_then_save_and_use_the_model(with_data, own_checkpoints)
     assert saved.is_file() and aelib.read_metadata(saved)["preset"] == "deep-ae-2d"
     assert 0 <= aelib.read_metadata(saved)["test_metrics"]["recognisable"] <= 1  # judged as it was saved
     assert at.session_state["model"] == "trained/my-first.pt"
+    assert "run" not in at.query_params  # saved: nothing left to lose
+    # Its link opens it for another session too (on a class server: through another replica).
+    other = explorer()
+    other.query_params["model"] = "trained/my-first.pt"
+    other.run()
+    assert not other.exception and not other.warning
+    assert other.sidebar.selectbox[0].value == "trained/my-first.pt"
     at.switch_page("pages/explorer.py").run()
     assert not at.exception
     assert at.sidebar.selectbox[0].value == "trained/my-first.pt"
     at.switch_page("pages/home.py").run()
     assert "explore:trained/my-first.pt" in [b.key for b in at.button]
+
+
+def test_a_run_lost_with_its_server_is_reported_once(with_data):
+    """A tab that reconnects to another server (a replica stopped) brings its address: the page says the
+    run it names is gone, and forgets it, instead of silently showing an empty page."""
+    at = page("train.py")
+    at.query_params["run"] = "vae-2d@10:32"
+    at.run()
+    assert not at.exception
+    assert any("vae-2d, started at 10:32" in w.value and "Press Start" in w.value for w in at.warning)
+    assert "run" not in at.query_params
+    at.run()
+    assert not at.warning
+
+
+def test_a_link_to_a_saved_model_that_is_not_there_gets_a_message(with_data, own_checkpoints):
+    at = explorer()
+    at.query_params["model"] = "trained/nobody-saved-this.pt"
+    at.run()
+    assert not at.exception
+    assert any("does not have" in w.value for w in at.warning)
 
 
 @pytest.mark.slow

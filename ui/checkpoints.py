@@ -44,6 +44,14 @@ def usable(where: Callable[[dict], bool] | None = None) -> dict[str, Path]:
     return {r["name"]: r["path"] for r in catalogue() if r["meta"] and (where is None or where(r["meta"]))}
 
 
+def saved_file(name: str) -> Path | None:
+    """The file a `trained/<name>.pt` link names, when some session saved it into this server's folder:
+    through this server, or through another replica sharing the folder (AELIB_CHECKPOINTS)."""
+    m = re.fullmatch(r"trained/([A-Za-z0-9_-]+\.pt)", name)
+    path = trained_dir() / m.group(1) if m else None
+    return path if path is not None and path.is_file() else None
+
+
 def remember_trained(path: Path) -> str:
     """List a checkpoint this session saved on every page, and make it the current model."""
     name = f"trained/{Path(path).name}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.checkpoints import DEFAULT_MODEL, usable
+from ui.checkpoints import DEFAULT_MODEL, remember_trained, saved_file, usable
 
 GRIDS = (10, 14, 20, 30)  # the manifold grid's sizes, as a link may name them
 
@@ -58,6 +58,8 @@ def arrived_by() -> Link:
     st.session_state["link:read"] = True
     params = st.query_params
     link = Link(params.get("model"), params.get("z"), params.get("grid"))
+    if link.model is not None and link.model not in usable() and (saved := saved_file(link.model)) is not None:
+        remember_trained(saved)  # a model saved on the Train page, by this server or another replica
     if link.model is not None and link.model in usable():
         st.session_state["model"] = link.model
     elif link.model is not None:

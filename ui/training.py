@@ -67,6 +67,7 @@ def start(preset: str, overrides: dict, config: TrainConfig) -> TrainingJob:
     the session's browser tab closes."""
     new = TrainingJob(preset, config, **overrides)
     new.owner_alive = _session_alive()
+    new.started_at = time.strftime("%H:%M")
     st.session_state["job"] = new
     return job_queue().submit(new)
 
@@ -194,12 +195,36 @@ def save(j: TrainingJob, name: str, running: bool) -> None:
     # Kept in the session, not shown once: the live view redraws every few seconds and would wipe it.
     st.session_state["train:saved"] = (id(j), f"Saved as {remember_trained(path)}. It is now the model on every "
                                               "page" + ("; training goes on." if running else "."))
+    if "run" in st.query_params:  # saved: a lost server would no longer lose it (see lost_run_note)
+        del st.query_params["run"]
 
 
 def saved_note(j: TrainingJob) -> str | None:
     """What the last save of this job said, if it was saved."""
     saved = st.session_state.get("train:saved")
     return saved[1] if saved and saved[0] == id(j) else None
+
+
+def lost_run_note(j: TrainingJob | None) -> str | None:
+    """What this session lost when the server that held its run stopped, if it did. The address bar
+    names an unsaved run (`?run=vae-2d@10:32`): the browser keeps it, and sends it again when it
+    reconnects, to another replica behind a load balancer or to the same server started again, where
+    this session and its run no longer exist."""
+    params = st.query_params
+    if j is not None:
+        mark = None if saved_note(j) is not None else f"{j.preset.name}@{getattr(j, 'started_at', '')}"
+        if params.get("run") != mark:
+            if mark is None:
+                del params["run"]
+            else:
+                params["run"] = mark
+        return None
+    if (lost := params.get("run")) is None:
+        return None
+    del params["run"]
+    preset, _, at = lost[:60].partition("@")
+    return (f"Your training run ({preset}, started at {at}) was on a server that has stopped since, and the run "
+            "stopped with it: what it had learned is lost, unless you saved it. Press Start to train it again.")
 
 
 def badge() -> None:
