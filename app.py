@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import training
+from ui import runtime
 
 st.set_page_config(page_title="Autoencoder explorer", layout="wide")
 page = st.navigation([
@@ -14,6 +14,11 @@ page = st.navigation([
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("pages/presets.py", title="Presets", icon=":material/list:"),
 ])
+if page.title == "Latent explorer":  # its model runs in the page: the runtime's download starts now
+    runtime.prefetch()
 page.run()
+
+from ui import training  # noqa: E402 - after the page: the explorer's prefetch goes out before torch loads
+
 if page.title != "Train":  # the Train page shows the run in full
     training.badge()

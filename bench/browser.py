@@ -51,15 +51,16 @@ class Server(NamedTuple):
 
 
 @contextlib.contextmanager
-def serve(env: dict | None = None, timeout: float = 60, args: tuple[str, ...] = ()):
-    """`streamlit run app.py` on a free localhost port, with extra command-line `args`; yields a Server."""
+def serve(env: dict | None = None, timeout: float = 60, args: tuple[str, ...] = (), root: Path = ROOT):
+    """`streamlit run app.py` in `root` (this checkout) on a free localhost port, with extra command-line
+    `args`; yields a Server."""
     port = _free_port()
     log = tempfile.TemporaryFile()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+        cwd=root, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         while True:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.browser import (ROOT, browser, goto_page, open_home, serve, train_in_app, train_in_cli,  # noqa: E402
+from bench.browser import (ROOT, VIEWPORT, browser, goto_page, open_home, serve, train_in_app, train_in_cli,  # noqa: E402
                            write_block)
 
 FINISHED = re.compile(r"Finished \d+ epochs in [\d.]+ s")
@@ -49,6 +49,47 @@ def first_run(b) -> dict:
     seconds = re.search(r"about ([\d.]+) (s|min)", promised)
     return {"promised": promised, "estimate_s": float(seconds.group(1)) * (60 if seconds.group(2) == "min" else 1),
             "wall_s": wall, "run_s": run_s}
+
+
+def cold_start(b, model: str = "vae-2d.pt", root: Path = ROOT) -> dict:
+    """`streamlit run app.py` (in the checkout `root`), then the explorer opened straight from its address:
+    seconds from the command to the first digit the page decodes (the latent pad's model running in the page)."""
+    t0 = time.perf_counter()
+    with serve(root=root) as server:
+        up = time.perf_counter() - t0
+        page = b.new_page(viewport=VIEWPORT)
+        page.goto(f"{server.url}/explorer?model={model}")
+        page.wait_for_function("globalThis.aelibPad && globalThis.aelibPad.ready", timeout=120_000)
+        digit = time.perf_counter() - t0
+        page.get_by_text("the nearest real digit").first.wait_for(timeout=60_000)
+        whole = time.perf_counter() - t0
+        page.close()
+    return {"server_up_s": up, "first_digit_s": digit, "nearest_real_s": whole}
+
+
+def cold_table(runs: list[dict], command: str, against: list[dict] | None = None) -> str:
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    other = []
+    if against:
+        theirs = [r["first_digit_s"] for r in against]
+        other = ["", "The same, alternated run by run with the checkout given by `--against` (the app before this change, "
+                     f"its static/models holding the same exports): first digit median **{statistics.median(theirs):.2f} s** "
+                     f"(runs: {', '.join(f'{t:.2f}' for t in theirs)})."]
+    return "\n".join([
+        "## Cold start: `streamlit run` to the explorer's first digit",
+        "",
+        f"`{command}`: a fresh `streamlit run app.py` each time, then headless Chromium opening",
+        "`/explorer?model=vae-2d.pt` straight from its address as soon as the server answers. Target: first digit",
+        "≤ 6 s.",
+        "",
+        "| run | server answers, s | first digit (the pad's model running), s | nearest real digit drawn, s |",
+        "|---|---|---|---|",
+        *[f"| {i + 1} | {r['server_up_s']:.2f} | {r['first_digit_s']:.2f} | {r['nearest_real_s']:.2f} |"
+          for i, r in enumerate(runs)],
+        f"| **median** | {med['server_up_s']:.2f} | **{med['first_digit_s']:.2f}** | {med['nearest_real_s']:.2f} |",
+        *other,
+        "",
+    ])
 
 
 def speed(b, presets: list[str], reps: int) -> dict:
@@ -96,9 +137,11 @@ def speed_table(res: dict, command: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["first-run", "speed"])
+    ap.add_argument("what", choices=["first-run", "speed", "cold"])
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--presets", nargs="+", default=["conv-vae", "vae", "vae-2d"])
+    ap.add_argument("--against", help="cold: another checkout of the app, measured alternately (its static/models "
+                                      "holding the same exports)")
     ap.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
     args = ap.parse_args()
     command = "python bench/classroom.py " + " ".join(sys.argv[1:]).replace(" --write", "")
@@ -109,6 +152,14 @@ def main() -> None:
                 runs.append(first_run(b))
                 print(runs[-1], flush=True)
             table = first_run_table(runs, command)
+        elif args.what == "cold":
+            runs, against = [], []
+            for _ in range(args.reps or 5):
+                if args.against:
+                    against.append(cold_start(b, root=Path(args.against)))
+                runs.append(cold_start(b))
+                print(runs[-1], against[-1:], flush=True)
+            table = cold_table(runs, command, against)
         else:
             table = speed_table(speed(b, args.presets, args.reps or 5), command)
     print(table)

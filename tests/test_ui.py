@@ -77,3 +77,24 @@ def test_a_kept_drawing_is_checked_before_the_model_sees_it():
                       (None, "did not arrive")]:
         with pytest.raises(ImageError, match=says):
             drawing(bad)
+
+
+@pytest.mark.slow
+def test_prepare_writes_the_browser_files_of_every_shipped_model_before_the_first_visit(tmp_path, monkeypatch,
+                                                                                         data_root):
+    import shutil
+
+    from aelib.export import FILES
+    from ui import pad, prepare
+
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    shutil.copy(shared.ROOT / "checkpoints" / "vae-2d.pt", ckpt / "vae-2d.pt")
+    monkeypatch.setenv("AELIB_CHECKPOINTS", str(ckpt))
+    monkeypatch.setenv("AELIB_DATA", str(data_root))
+    monkeypatch.setattr(pad, "EXPORTS", tmp_path / "models")
+    assert prepare.main() == 0
+    (folder,) = (tmp_path / "models").iterdir()
+    assert folder.name.startswith("vae-2d-")
+    assert {f.name for f in folder.iterdir()} >= {*FILES, pad.MAP_FILE, pad.PAINTED_FILE}
+    assert pad.exported(ckpt / "vae-2d.pt") == (folder.name, None)  # what the explorer will find

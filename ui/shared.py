@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import streamlit as st
+import torch
 
 import aelib
 from aelib import figures
@@ -17,6 +18,11 @@ from aelib.data import data_root, load_split
 from aelib.judge import Judge, decoder_map, load_judge, prior_recognisability, recognisability
 from aelib.latent import LatentMap, interpolate, manifold
 from aelib.models import Autoencoder
+
+# The server decodes small batches for many sessions at once, next to a training process: one
+# thread per op beats torch's pool of spinning threads fighting the others for the same cores.
+TRAIN_THREADS = torch.get_num_threads()  # torch's own choice, which a training process keeps
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORE_SAMPLES = 2000  # prior samples behind each recognisability figure shown in the app

@@ -18,7 +18,6 @@ from aelib.config import TrainConfig
 from aelib.data import CLASS_NAMES
 from aelib.jobs import JobQueue, JobView, TrainingJob
 from aelib.presets import get_preset, recipe
-import ui
 from ui import shared
 from ui.checkpoints import remember_trained, trained_dir
 
@@ -90,9 +89,9 @@ def _speed(preset: str, overrides: dict, batch_size: int) -> Speed | None:
         if job_queue().running:
             return None
         with st.spinner("Timing a few training steps of these settings on this machine…"), _PROBE:
-            # At the training process's own thread count, not the server's one thread (see ui/__init__.py).
+            # At the training process's own thread count, not the server's one thread (see ui/shared.py).
             threads = torch.get_num_threads()
-            torch.set_num_threads(ui.TRAIN_THREADS)
+            torch.set_num_threads(shared.TRAIN_THREADS)
             try:
                 _measured()[key] = training_speed(preset, batch_size, **overrides)
             finally:

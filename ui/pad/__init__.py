@@ -19,14 +19,15 @@ from aelib.export import FILES, FORMAT, ExportError, export
 from aelib.images import ImageError
 from aelib.latent import encode_dataset, prior_gaussians
 from ui import shared
+from ui.runtime import RUNTIME, static_url
 from ui.sliders import LatentSliders
 
 HERE = Path(__file__).resolve().parent
 EXPORTS = shared.ROOT / "static" / "models"  # served at /app/static/models/
-RUNTIME = "ort/1.30.0"  # the vendored ONNX Runtime Web, under static/ (one folder per version: see pad.js)
 MAP_FILE, PAINTED_FILE = "map.bin", "painted.png"
 
-_JS = (HERE / "prepare.js").read_text().replace("export function", "function") + (HERE / "pad.js").read_text()
+_JS = ((HERE / "runtime.js").read_text() + (HERE / "prepare.js").read_text().replace("export function", "function")
+       + (HERE / "pad.js").read_text())
 _pad = st.components.v2.component("aelib_latent_pad", js=_JS, css=(HERE / "pad.css").read_text())
 
 
@@ -76,11 +77,6 @@ def prior_rings(path: Path) -> list | None:
     return None if gaussians is None else [r.round(4).tolist() for r in figures.gaussian_rings(*gaussians)]
 
 
-def _static_url(sub: str) -> str:
-    base = st.get_option("server.baseUrlPath").strip("/")
-    return "/" + "/".join(p for p in (base, "app/static", sub) if p) + "/"
-
-
 def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: list[str], painted: bool,
           prior: bool) -> None:
     """Draw the pad for the model at `path`, exported into `folder`. A pin or a kept drawing moves
@@ -88,7 +84,7 @@ def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: l
     model, lmap = shared.model(path), shared.latent_map(path)
     key = f"{choice}:pad"
     data = {
-        "ort": _static_url(RUNTIME), "files": _static_url(f"models/{folder}"), "names": names,
+        "ort": static_url(RUNTIME), "files": static_url(f"models/{folder}"), "names": names,
         "palette": figures.PALETTE, "pin": sliders.code(), "perDim": sliders.per_dim, "labels": sliders.labels,
         "ranges": sliders.ranges, "sliderTitle": sliders.title, "mapped": lmap is not None,
         "paintedFile": (EXPORTS / folder / PAINTED_FILE).is_file(), "painted": painted,

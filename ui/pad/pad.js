@@ -1,67 +1,8 @@
 // The latent pad: the map of codes, the digit under the cursor, sliders and a drawing canvas, with the model
 // run in the page by ONNX Runtime Web. The server hears only of pins, kept drawings and a runtime that failed.
 
-const G = (globalThis.__aelibPad ??= { ort: null, sessions: new Map(), maps: new Map() });
 const MARGIN = { left: 46, right: 10, top: 10, bottom: 36 };
 const DIGIT_PX = 196;
-
-// Every file the pad fetches is immutable at its address (the runtime's folder names its version, a model's
-// folder hashes its checkpoint), so a copy kept in the page's Cache Storage is always good: a reload, or the
-// next lesson, loads nothing over the network. Cache Storage needs a secure context (https, or localhost);
-// elsewhere the browser's ordinary HTTP cache does what it can.
-const STORE = "aelib-pad-v1";
-
-async function fetchBytes(url, onProgress) {
-  const store = globalThis.caches ? await caches.open(STORE).catch(() => null) : null;
-  const kept = store && await store.match(url);
-  if (kept) return new Uint8Array(await kept.arrayBuffer());
-  const bytes = await download(url, onProgress);
-  if (store) store.put(url, new Response(bytes)).catch(() => {});  // full disk: it is only a cache
-  return bytes;
-}
-
-async function download(url, onProgress) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  const total = Number(response.headers.get("content-length")) || 0;
-  if (!response.body || !onProgress) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const parts = [];
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    got += value.length;
-    onProgress(got, total);
-  }
-  const bytes = new Uint8Array(got);
-  let at = 0;
-  for (const p of parts) { bytes.set(p, at); at += p.length; }
-  return bytes;
-}
-
-function loadRuntime(base, onProgress) {
-  G.ort ??= (async () => {
-    if (typeof WebAssembly !== "object") throw new Error("this browser cannot run WebAssembly");
-    const wasm = await fetchBytes(base + "ort-wasm-simd-threaded.wasm", onProgress);
-    const ort = await import(base + "ort.wasm.bundle.min.mjs");
-    ort.env.wasm.numThreads = 1;  // no cross-origin isolation here, and these models need no more
-    ort.env.wasm.wasmBinary = wasm.buffer;
-    return ort;
-  })().catch((err) => { G.ort = null; throw err; });
-  return G.ort;
-}
-
-function loadSession(ort, url, onProgress) {
-  if (!G.sessions.has(url)) {
-    const made = fetchBytes(url, onProgress).then((bytes) =>
-      ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }));
-    made.catch(() => G.sessions.delete(url));
-    G.sessions.set(url, made);
-  }
-  return G.sessions.get(url);
-}
 
 async function loadMap(url) {
   if (!G.maps.has(url)) {
@@ -163,17 +104,18 @@ class Pad {
   async load() {
     const d = this.data;
     try {
-      const ort = await loadRuntime(d.ort, (got, total) => {
+      // Everything at once: the runtime (unless already here) and the model's files download side by side.
+      const runtime = loadRuntime(d.ort, (got, total) => {
         this.status.textContent = `Loading the model runtime, once: ${megabytes(got, total)}`;
       });
-      this.ort = ort;
       const files = d.files;
-      const info = await (await fetch(files + "model.json")).json();
       const sizeNote = (got, total) => {
         this.status.textContent = `Loading the model: ${megabytes(got, total)}`;
       };
-      const [decoder, encoder, map] = await Promise.all([loadSession(ort, files + "decoder.onnx", sizeNote),
-        loadSession(ort, files + "encoder.onnx"), d.mapped ? loadMap(files + "map.bin") : null]);
+      const [ort, info, decoder, encoder, map] = await Promise.all([runtime,
+        fetch(files + "model.json").then((r) => r.json()), loadSession(runtime, files + "decoder.onnx", sizeNote),
+        loadSession(runtime, files + "encoder.onnx"), d.mapped ? loadMap(files + "map.bin") : null]);
+      this.ort = ort;
       if (files !== this.data.files) return;  // another model was picked meanwhile
       Object.assign(this, { info, decoder, encoder, map });
       this.painted = null;

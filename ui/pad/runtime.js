@@ -1,0 +1,64 @@
+// ONNX Runtime Web and the files it runs, fetched once per page and kept: shared by the latent pad (pad.js)
+// and by the explorer's early start (ui.runtime), which begins the runtime's download while the server
+// is still preparing the page.
+
+const G = (globalThis.__aelibPad ??= { ort: null, sessions: new Map(), maps: new Map() });
+
+// Every file the pad fetches is immutable at its address (the runtime's folder names its version, a model's
+// folder hashes its checkpoint), so a copy kept in the page's Cache Storage is always good: a reload, or the
+// next lesson, loads nothing over the network. Cache Storage needs a secure context (https, or localhost);
+// elsewhere the browser's ordinary HTTP cache does what it can.
+const STORE = "aelib-pad-v1";
+
+async function fetchBytes(url, onProgress) {
+  const store = globalThis.caches ? await caches.open(STORE).catch(() => null) : null;
+  const kept = store && await store.match(url);
+  if (kept) return new Uint8Array(await kept.arrayBuffer());
+  const bytes = await download(url, onProgress);
+  if (store) store.put(url, new Response(bytes)).catch(() => {});  // full disk: it is only a cache
+  return bytes;
+}
+
+async function download(url, onProgress) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  const total = Number(response.headers.get("content-length")) || 0;
+  if (!response.body || !onProgress) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const parts = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    got += value.length;
+    onProgress(got, total);
+  }
+  const bytes = new Uint8Array(got);
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return bytes;
+}
+
+function loadRuntime(base, onProgress) {
+  G.ort ??= (async () => {
+    if (typeof WebAssembly !== "object") throw new Error("this browser cannot run WebAssembly");
+    const [wasm, ort] = await Promise.all([fetchBytes(base + "ort-wasm-simd-threaded.wasm", onProgress),
+      import(base + "ort.wasm.bundle.min.mjs")]);
+    ort.env.wasm.numThreads = 1;  // no cross-origin isolation here, and these models need no more
+    ort.env.wasm.wasmBinary = wasm.buffer;
+    return ort;
+  })().catch((err) => { G.ort = null; throw err; });
+  return G.ort;
+}
+
+// The model's file downloads while the runtime still loads: `runtime` is loadRuntime's promise.
+function loadSession(runtime, url, onProgress) {
+  if (!G.sessions.has(url)) {
+    const made = Promise.all([runtime, fetchBytes(url, onProgress)]).then(([ort, bytes]) =>
+      ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }));
+    made.catch(() => G.sessions.delete(url));
+    G.sessions.set(url, made);
+  }
+  return G.sessions.get(url);
+}
