@@ -188,6 +188,7 @@ def class_with_a_stop(c: Class, n: int, seconds: float) -> dict:
         "moved_to": sorted({d["to"] for d in drops}),
         "recovered_s": {"p50": percentile(recovered, 50), "max": max(recovered, default=float("nan"))},
         "view_kept": sum(d["kept_view"] for d in drops), "view_lost": sum(not d["kept_view"] for d in drops),
+        "lost_views": [{k: d[k] for k in ("shown", "asked", "now", "query")} for d in drops if not d["kept_view"]],
         "actions": len(pins) + sum(len(s.latencies["load"]) for s in students),
         "pin_p95_ms": 1000 * percentile(pins, 95),
         "after": notes.get("stats_after", {}),
@@ -268,7 +269,9 @@ def report(saved: dict, load: dict, page: dict | None, command: str) -> str:
     ]
     if page:
         lines += [
-            f"- **In Chromium**: explorer and Train page on {page['replica_stopped']}, killed mid-training: a pin worked "
+            f"- **In Chromium**: explorer and Train page on {page['replica_stopped']}, killed mid-training: the page "
+            f"reconnected after {page['reconnected_s']:.1f} s (its status: {page['status_seen']}); "
+            f"{page['clicks_unanswered']} click(s) got no answer while the new replica drew the page; a pin worked "
             f"again after **{page['pin_works_again_s']:.1f} s**, on {page['now_on']}; the view came back from the "
             f"address bar: {'yes' if page['view_in_address_bar'] else 'NO'}. The Train page said: "
             f"\"{page['train_page_says']}\"",
