@@ -310,6 +310,28 @@ class Student:
         return s, now
 
 
+def alerts(run: Run) -> list[str]:
+    """The messages (success, warning, error) a run showed."""
+    return [e.alert.body for _, e in run.elements if e.WhichOneof("type") == "alert"]
+
+
+async def train_to_the_end(s: Session) -> Run:
+    """Press Start on the Train page `s` shows and follow the run's live view, as its owner's tab does,
+    until it ends; the finished run's page (its message, the save form). Raises LoadError if it did not
+    start or did not finish."""
+    s.press("train:start")
+    await s.rerun()
+    if s.timer is None:
+        raise LoadError("the run did not start")
+    while s.timer:
+        await asyncio.sleep(s.timer[0])
+        await s.rerun(fragment_id=s.timer[1], auto=True)
+    run = await s.rerun()
+    if not any(m.startswith("Finished") for m in alerts(run)):
+        raise LoadError(f"the run did not finish: {alerts(run)}")
+    return run
+
+
 async def keep_training(url: str, deadline: float, preset: str, epochs: int, notes: dict) -> None:
     """One more session: start a run on the Train page and watch it, as its owner would. Notes
     whether it started and its training steps per second."""

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.browser import ROOT, write_block  # noqa: E402
-from bench.load import STICKY, Session, Student, code_of, percentile  # noqa: E402
+from bench.load import STICKY, Session, Student, alerts, code_of, percentile, train_to_the_end  # noqa: E402
 
 SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshots")
 
@@ -137,16 +137,10 @@ async def saved_across(url: str, name: str = "from-r1") -> dict:
     """Train and save on r1's Train page, then open the checkpoint by its link on r2's explorer."""
     s, _ = await _on_replica(url, "r1", "train")
     t0 = time.perf_counter()
-    s.press("train:start")  # the page's defaults: vae-2d, one epoch
-    await s.rerun()
-    while s.timer:
-        await asyncio.sleep(s.timer[0])
-        await s.rerun(fragment_id=s.timer[1], auto=True)
-    await s.rerun()  # the finished run's page, with its save form
+    await train_to_the_end(s)  # the page's defaults: vae-2d, one epoch
     s.set_value("train:name", string_value=name)
     s.press("train:save")
-    run = await s.rerun()
-    said = [e.alert.body for _, e in run.elements if e.WhichOneof("type") == "alert"]
+    said = alerts(await s.rerun())
     await s.close()
     other, run = await _on_replica(url, "r2", "explorer", f"model=trained%2F{name}.pt")
     shown, _ = code_of(run)
@@ -253,7 +247,7 @@ def report(saved: dict, load: dict, page: dict | None, command: str) -> str:
         f"`{command}` on this 2-core machine: `deploy/class.sh` (two replicas, HAProxy with a sticky cookie,",
         "a shared `AELIB_CHECKPOINTS` folder) and every client on the same two cores.",
         "",
-        f"- **Saved across replicas**: a session on r1 trained `vae-2d` for an epoch on the Train page and saved",
+        "- **Saved across replicas**: a session on r1 trained `vae-2d` for an epoch on the Train page and saved",
         f"  it ({saved['trained_and_saved_s']} s in all); a session on r2 opened `trained/from-r1.pt` by its link: "
         f"**{'yes' if saved['opened_on_r2'] else 'NO'}**.",
         f"- **{load['sessions']} students for {load['seconds']:.0f} s**, pinning or reloading every 1-3 s: "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.browser import ROOT, browser, serve, write_block  # noqa: E402
-from bench.load import LoadError, Session, Student, percentile  # noqa: E402
+from bench.load import Session, Student, percentile, train_to_the_end  # noqa: E402
 
 CHART = ROOT / "bench" / "soak.png"
 
@@ -41,17 +41,7 @@ async def train_once(url: str) -> dict:
     t0 = time.perf_counter()
     try:
         await s.open("train")
-        s.press("train:start")
-        await s.rerun()
-        if s.timer is None:
-            raise LoadError("the run did not start")
-        while s.timer:
-            await asyncio.sleep(s.timer[0])
-            await s.rerun(fragment_id=s.timer[1], auto=True)
-        run = await s.rerun()
-        said = [e.alert.body for _, e in run.elements if e.WhichOneof("type") == "alert"]
-        if not any(m.startswith("Finished") for m in said):
-            raise LoadError(f"the run did not finish: {said}")
+        await train_to_the_end(s)
         return {"seconds": time.perf_counter() - t0}
     except Exception as err:  # noqa: BLE001 - reported with the rest
         return {"error": f"{type(err).__name__}: {err}"}

@@ -194,8 +194,7 @@ def save(j: TrainingJob, name: str, running: bool) -> None:
     # Kept in the session, not shown once: the live view redraws every few seconds and would wipe it.
     st.session_state["train:saved"] = (id(j), f"Saved as {remember_trained(path)}. It is now the model on every "
                                               "page" + ("; training goes on." if running else "."))
-    if "run" in st.query_params:  # saved: a lost server would no longer lose it (see lost_run_note)
-        del st.query_params["run"]
+    _mark_run(j)  # saved: a lost server would no longer lose it
 
 
 def saved_note(j: TrainingJob) -> str | None:
@@ -204,23 +203,28 @@ def saved_note(j: TrainingJob) -> str | None:
     return saved[1] if saved and saved[0] == id(j) else None
 
 
+def _mark_run(j: TrainingJob) -> None:
+    """Keep the address bar in step with this session's run: named while unsaved (`?run=vae-2d@10:32`),
+    gone once saved."""
+    mark = None if saved_note(j) is not None else f"{j.preset.name}@{j.started_at}"
+    if st.query_params.get("run") != mark:
+        if mark is None:
+            del st.query_params["run"]
+        else:
+            st.query_params["run"] = mark
+
+
 def lost_run_note(j: TrainingJob | None) -> str | None:
     """What this session lost when the server that held its run stopped, if it did. The address bar
-    names an unsaved run (`?run=vae-2d@10:32`): the browser keeps it, and sends it again when it
+    names an unsaved run (see `_mark_run`): the browser keeps it, and sends it again when it
     reconnects, to another replica behind a load balancer or to the same server started again, where
     this session and its run no longer exist."""
-    params = st.query_params
     if j is not None:
-        mark = None if saved_note(j) is not None else f"{j.preset.name}@{getattr(j, 'started_at', '')}"
-        if params.get("run") != mark:
-            if mark is None:
-                del params["run"]
-            else:
-                params["run"] = mark
+        _mark_run(j)
         return None
-    if (lost := params.get("run")) is None:
+    if (lost := st.query_params.get("run")) is None:
         return None
-    del params["run"]
+    del st.query_params["run"]
     preset, _, at = lost[:60].partition("@")
     return (f"Your training run ({preset}, started at {at}) was on a server that has stopped since, and the run "
             "stopped with it: what it had learned is lost, unless you saved it. Press Start to train it again.")

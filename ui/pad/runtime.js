@@ -40,15 +40,22 @@ async function download(url, onProgress) {
   return bytes;
 }
 
+// One download of the runtime, however many ask for it (the explorer's early start, then the pad): each
+// caller's onProgress hears that download while it lasts.
 function loadRuntime(base, onProgress) {
-  G.ort ??= (async () => {
-    if (typeof WebAssembly !== "object") throw new Error("this browser cannot run WebAssembly");
-    const [wasm, ort] = await Promise.all([fetchBytes(base + "ort-wasm-simd-threaded.wasm", onProgress),
-      import(base + "ort.wasm.bundle.min.mjs")]);
-    ort.env.wasm.numThreads = 1;  // no cross-origin isolation here, and these models need no more
-    ort.env.wasm.wasmBinary = wasm.buffer;
-    return ort;
-  })().catch((err) => { G.ort = null; throw err; });
+  if (!G.ort) {
+    const listeners = (G.ortProgress = new Set());
+    G.ort = (async () => {
+      if (typeof WebAssembly !== "object") throw new Error("this browser cannot run WebAssembly");
+      const [wasm, ort] = await Promise.all([
+        fetchBytes(base + "ort-wasm-simd-threaded.wasm", (got, total) => listeners.forEach((f) => f(got, total))),
+        import(base + "ort.wasm.bundle.min.mjs")]);
+      ort.env.wasm.numThreads = 1;  // no cross-origin isolation here, and these models need no more
+      ort.env.wasm.wasmBinary = wasm.buffer;
+      return ort;
+    })().catch((err) => { G.ort = null; throw err; }).finally(() => { G.ortProgress = null; });
+  }
+  if (onProgress) G.ortProgress?.add(onProgress);
   return G.ort;
 }
 
