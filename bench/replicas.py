@@ -230,7 +230,7 @@ def browser_stop(c: Class) -> dict:
                     raise
         back = time.perf_counter() - t0
         explorer.screenshot(path=str(SHOTS / "replicas-explorer-after-stop.png"))
-        note = trainer.get_by_text("was on a server that has stopped since")
+        note = trainer.get_by_text("is no longer here: it ended with")
         note.wait_for(timeout=30_000)
         trainer.screenshot(path=str(SHOTS / "replicas-train-after-stop.png"))
         now = {k["name"]: k["value"] for k in ctx.cookies()}[STICKY]

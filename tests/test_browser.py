@@ -198,10 +198,13 @@ def test_a_browser_without_webassembly_gets_the_servers_path(session):
 
 
 def _start_vae_2d(page, go_to_train: bool = True) -> None:
+    """Start vae-2d's full recipe: long enough to be stopped (the page's quick first look can end first)."""
     if go_to_train:
         B.goto_page(page, "Train")
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     B.choose(page, "Preset", "vae-2d")
+    B.settle(page)
+    page.get_by_text("The full recipe:").click()
     B.settle(page)
     page.get_by_role("button", name="Start training").click()
 

@@ -215,7 +215,8 @@ def _mark_run(j: TrainingJob) -> None:
 
 
 def lost_run_note(j: TrainingJob | None) -> str | None:
-    """What this session lost when the server that held its run stopped, if it did. The address bar
+    """What this session lost when the session that held its run ended (a reload, a server that stopped),
+    if it did. The address bar
     names an unsaved run (see `_mark_run`): the browser keeps it, and sends it again when it
     reconnects, to another replica behind a load balancer or to the same server started again, where
     this session and its run no longer exist."""
@@ -226,8 +227,9 @@ def lost_run_note(j: TrainingJob | None) -> str | None:
         return None
     del st.query_params["run"]
     preset, _, at = lost[:60].partition("@")
-    return (f"Your training run ({preset}, started at {at}) was on a server that has stopped since, and the run "
-            "stopped with it: what it had learned is lost, unless you saved it. Press Start to train it again.")
+    return (f"Your training run ({preset}, started at {at}) is no longer here: it ended with this page's earlier "
+            "session (a reload, or a server that stopped), and what it had learned is lost unless you saved it. "
+            "Press Start to train it again.")
 
 
 def badge() -> None:
