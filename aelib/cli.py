@@ -72,7 +72,7 @@ def cmd_train(args) -> int:
     if "prior_components" in overrides and not P.get_preset(args.preset).variational:
         raise SystemExit(f"--prior-components needs a VAE preset; {args.preset} is a plain autoencoder.")
     cfg_over = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "seed", "dataset", "limit",
-                                              "target_loss", "schedule", "evals_per_epoch")
+                                              "target_loss", "schedule", "evals_per_epoch", "beta")
                 if getattr(args, k) is not None}
     config = P.recipe(args.preset, snapshots=args.history, **cfg_over)
     model = P.build(args.preset, seed=config.seed, **overrides)
@@ -182,6 +182,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--schedule", choices=["constant", "cosine"])
+    t.add_argument("--beta", type=float, help="VAEs: the weight of the KL term (a β-VAE; 1 is the plain ELBO)")
     t.add_argument("--seed", type=int)
     t.add_argument("--dataset", choices=DATASETS)
     t.add_argument("--limit", type=int, help="train on the first N images only")

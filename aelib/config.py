@@ -70,6 +70,7 @@ class TrainConfig:
     snapshots: bool = False  # keep reconstructions and latent positions of fixed test digits per eval
     snapshot_points: int = 2000
     log_every: int = 0  # steps between progress events; 0 picks about 50 events per epoch
+    beta: float = 1.0  # VAEs: the weight of the KL term (Higgins et al., ICLR 2017); 1 is the plain ELBO
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "evals_per_epoch"):
@@ -86,6 +87,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}.")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
             raise ValueError(f"limit must be a positive number of images, got {self.limit!r}.")
+        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not self.beta > 0:
+            raise ValueError(f"beta must be a positive number (1 trains a plain VAE), got {self.beta!r}.")
         if self.log_every < 0:
             raise ValueError(f"log_every must be 0 (automatic) or positive, got {self.log_every!r}.")
 

@@ -175,6 +175,20 @@ def accuracy_bars(results: dict[str, float], title: str, height: int = 320) -> g
     return fig
 
 
+def kl_bars(kl, threshold: float, height: int = 320) -> go.Figure:
+    """The mean KL of each code dimension as bars, those under `threshold` (unused, collapsed) in grey."""
+    values = _array(kl).astype(float)
+    used = values > threshold
+    fig = go.Figure(go.Bar(x=[f"z{d + 1}" for d in range(len(values))], y=values,
+                           marker_color=[PALETTE[0] if u else "#bbbbbb" for u in used],
+                           text=[f"{v:.2f}" for v in values], textposition="outside",
+                           hovertemplate="%{x}: %{y:.3f} nats<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+                      title=f"{int(used.sum())} of {len(values)} in use (KL > {threshold:g} nats)",
+                      yaxis=dict(title="KL, nats per image", rangemode="tozero"))
+    return fig
+
+
 def image(img, height: int = 280, title: str | None = None) -> go.Figure:
     """A grey-level image (H, W) or (1, H, W), uint8 or in [0, 1], drawn white-on-black like MNIST,
     without axes, at a fixed size with the image's own aspect (draw it at its own width)."""
@@ -247,9 +261,12 @@ def image_rows(
     return fig
 
 
-def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: int = 340) -> go.Figure:
+def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: int = 340,
+               reference: list[dict] | None = None, reference_name: str = "") -> go.Figure:
     """Training curves against epochs: train losses per progress event (lines), test losses per
-    evaluation (markers). VAEs get a second panel with the KL term, whose scale differs."""
+    evaluation (markers). VAEs get a second panel with the KL term, whose scale differs.
+    `reference`: another run's test metrics per evaluation (a checkpoint's history), drawn in grey
+    as `reference_name` to compare against; with no steps or evals yet, the chart shows it alone."""
     per_pixel = not variational  # AEs are judged in BCE per pixel, VAEs in nats per image
     unit = float(PIXELS) if per_pixel else 1.0
     cols = 2 if variational else 1
@@ -268,9 +285,32 @@ def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: 
             mode="lines+markers", name=f"test {name}", line=dict(color=color, width=3, dash="dot"),
             marker=dict(size=9, symbol="diamond"),
         ), row=1, col=col)
+    if reference:
+        fig.add_trace(go.Scatter(
+            x=[e["epoch"] for e in reference], y=[e["loss"] / unit for e in reference], mode="lines+markers",
+            name=reference_name or "reference", line=dict(color="#999999", width=2, dash="dash"),
+            marker=dict(size=7, color="#999999"),
+        ), row=1, col=1)
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25),
                       plot_bgcolor="white", uirevision="keep")
+    return fig
+
+
+def reference_curve(history: list[dict], name: str, variational: bool, run_epochs: float,
+                    height: int = 300) -> go.Figure:
+    """A finished run's test loss per evaluation (a checkpoint's history), with the part a planned run
+    of `run_epochs` will cover shaded: what more epochs would buy."""
+    unit = 1.0 if variational else float(PIXELS)
+    fig = go.Figure(go.Scatter(x=[h["epoch"] for h in history], y=[h["loss"] / unit for h in history],
+                               mode="lines+markers", name=name, line=dict(color="#777777", width=2),
+                               marker=dict(size=6, color="#777777")))
+    fig.add_vrect(x0=0, x1=run_epochs, fillcolor="#d62728", opacity=0.12, line_width=0,
+                  annotation_text=f"this run: {run_epochs:g} epoch{'s' if run_epochs != 1 else ''}",
+                  annotation_position="top left")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white", showlegend=False,
+                      xaxis=dict(title="epoch", rangemode="tozero"),
+                      yaxis=dict(title=f"{name}: test loss, " + ("nats/image" if variational else "BCE per pixel")))
     return fig
 
 

@@ -120,6 +120,17 @@ def interpolate(model: Autoencoder, z0, z1, steps: int) -> tuple[torch.Tensor, t
     return decode(model, lerp(z0, z1, steps)), decode(model, slerp(z0, z1, steps))
 
 
+@torch.no_grad()
+def traversal(model: Autoencoder, z, values) -> torch.Tensor:
+    """Each code dimension of `z` (D,) set in turn to each of `values`, the others kept, and decoded:
+    (D, len(values), 28, 28), one row per dimension (the latent traversals of Higgins et al., 2017)."""
+    z, values = torch.as_tensor(z, dtype=torch.float32).flatten(), torch.as_tensor(values, dtype=torch.float32)
+    codes = z.repeat(len(z), len(values), 1)  # (D, V, D)
+    dims = torch.arange(len(z))
+    codes[dims, :, dims] = values  # row d: dimension d swept
+    return decode(model, codes.reshape(-1, len(z))).reshape(len(z), len(values), 28, 28)
+
+
 def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw n codes from the model's prior (N(0, I) unless it learned one) and decode them:
     (codes (n, D), images (n, 28, 28))."""

@@ -29,10 +29,28 @@ def evaluate(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, s
     return out
 
 
+ACTIVE_KL = 0.01  # nats: a code dimension whose mean KL is below this carries nothing (it has collapsed)
+
+
+@torch.no_grad()
+def kl_per_dimension(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The mean KL(q(z_d|x) || N(0, 1)) of each code dimension over uint8 `images`, in nats: (D,).
+    Dimensions under ACTIVE_KL are unused, as a β-VAE's larger β leaves more of them (Higgins et al., 2017)."""
+    if not model.variational:
+        raise ValueError("KL per dimension needs a VAE; a plain autoencoder has no posterior.")
+    total = torch.zeros(model.latent_dim)
+    for i in range(0, len(images), batch_size):
+        mu, logvar = model.posterior(to_float(images[i : i + batch_size]))  # (n, D) each
+        total += (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(0).float().cpu()
+    return total / len(images)
+
+
 def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Judge | None = None) -> dict[str, float]:
     """What a checkpoint records of its weights: the test metrics and, with a judge, how recognisable
     and how varied its prior samples are (`aelib.judge.recognisability`)."""
     metrics = {k: round(v, 5) for k, v in evaluate(model, test_images).items()}
+    if model.variational and model.prior is None:
+        metrics["active_dims"] = int((kl_per_dimension(model, test_images) > ACTIVE_KL).sum())
     if judge is not None:
         score = prior_recognisability(model, judge)
         metrics["recognisable"] = round(score["confident_share"], 4)

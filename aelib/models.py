@@ -145,14 +145,20 @@ class VAE(Autoencoder):
         std = torch.exp(0.5 * logvar)
         return mu + std * torch.randn_like(std)
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """The negative ELBO as 'loss', with its terms. With `beta` != 1 (a β-VAE, Higgins et al., ICLR
+        2017) training minimises 'objective', recon + beta * KL, and 'loss' stays the ELBO's, so runs
+        at different β are compared on the same figure."""
         # z is always sampled, also at evaluation, so the reported figure is an honest
         # single-sample estimate of the negative ELBO (as in the PyTorch VAE example).
         mu, logvar = self.posterior(add_noise(x, self.config.noise))
         z = self.reparameterize(mu, logvar)  # (N, latent_dim)
         recon = bce_nats(self.decoder(z), x)
         kl = kl_standard_normal(mu, logvar) if self.prior is None else kl_mixture(mu, logvar, z, self.prior)
-        return {"loss": recon + kl, "recon": recon, "kl": kl}
+        terms = {"loss": recon + kl, "recon": recon, "kl": kl}
+        if beta != 1.0:
+            terms["objective"] = recon + beta * kl
+        return terms
 
 
 class GaussianHead(nn.Module):

@@ -121,6 +121,10 @@ class Trainer:
     def __init__(self, model: Autoencoder, config: TrainConfig, device: torch.device | str | None = None,
                  data_root: str | None = None, train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
                  test_data: tuple[torch.Tensor, torch.Tensor] | None = None):
+        if config.beta != 1.0 and not model.variational:
+            raise ValueError(f"beta weights a VAE's KL term; {model.config.preset} is a plain autoencoder, "
+                             "which has none. Leave beta at 1.")
+        self._loss_options = {"beta": config.beta} if config.beta != 1.0 else {}
         self.config = config
         self.device = pick_device(device)
         self.model = model.to(self.device)
@@ -203,9 +207,9 @@ class Trainer:
                 yield to_float(self.train_images[batch]), eval_due or step % log_every == 0, eval_due
 
     def _optimisation_step(self, x: torch.Tensor) -> None:
-        losses = self.model.loss(x)
+        losses = self.model.loss(x, **self._loss_options)
         self.optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
+        losses.get("objective", losses["loss"]).backward()
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()

@@ -283,10 +283,12 @@ def set_number(page, label: str, value) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick an option of a selectbox by typing it."""
+    """Pick an option of a selectbox: typed to filter the list, then the option that is `option` itself
+    (or starts with it and a space, as "vae  ·  improved") clicked. Enter would take the first match,
+    which for "vae" can be "conv-vae"."""
     page.get_by_label(label, exact=True).click()
     page.keyboard.type(option)
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(option)}(\s|$)")).first.click()
 
 
 def progress(page) -> int:

@@ -14,6 +14,7 @@ passes), so the ratio of times is the ratio of samples/s.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -92,19 +93,31 @@ def cold_table(runs: list[dict], command: str, against: list[dict] | None = None
     ])
 
 
+def stolen_s() -> float:
+    """CPU seconds the hypervisor has taken from this virtual machine since boot (steal time, /proc/stat):
+    a run that lost some went slower for a reason outside the app."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def speed(b, presets: list[str], reps: int) -> dict:
-    res = {p: {"app": [], "cli": []} for p in presets}
+    res = {p: {"app": [], "cli": [], "app_stolen": [], "cli_stolen": []} for p in presets}
     for _ in range(reps):
         for preset in presets:  # interleaved: app, CLI, next preset, ...
             with serve() as server:
                 page, _ = open_home(b, server.url)
                 goto_page(page, "Train")
                 page.get_by_role("button", name="Start training").wait_for()
+                stolen = stolen_s()
                 res[preset]["app"].append(train_in_app(page, preset, 1))
+                res[preset]["app_stolen"].append(stolen_s() - stolen)
                 page.close()
+            stolen = stolen_s()
             res[preset]["cli"].append(train_in_cli(preset, 1))
+            res[preset]["cli_stolen"].append(stolen_s() - stolen)
             app, cli = res[preset]["app"][-1], res[preset]["cli"][-1]
-            print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%", flush=True)
+            print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%; stolen "
+                  f"{res[preset]['app_stolen'][-1]:.2f} / {res[preset]['cli_stolen'][-1]:.2f} s", flush=True)
     return res
 
 
@@ -126,12 +139,17 @@ def speed_table(res: dict, command: str) -> str:
              "updating, a fresh server each run) and with `python -m aelib train`, interleaved run by run; "
              "seconds as each reports them. Speed is samples/s, so page/CLI is the CLI's seconds over the page's, "
              "for each pair of runs. Target: every run ≥ 80%.", "",
-             "| preset | page s | CLI s | page speed / CLI speed, per run | lowest |", "|---|---|---|---|---|"]
+             "Stolen: CPU seconds the hypervisor took from this virtual machine during each run (steal time in "
+             "/proc/stat), page runs / CLI runs.", "",
+             "| preset | page s | CLI s | page speed / CLI speed, per run | lowest | median | stolen s |",
+             "|---|---|---|---|---|---|---|"]
     for preset, r in res.items():
         ratios = [c / a for a, c in zip(r["app"], r["cli"])]
         lines.append(f"| `{preset}` | {', '.join(f'{v:.1f}' for v in r['app'])} | "
                      f"{', '.join(f'{v:.1f}' for v in r['cli'])} | {', '.join(f'{100 * v:.0f}%' for v in ratios)} | "
-                     f"**{100 * min(ratios):.0f}%** |")
+                     f"**{100 * min(ratios):.0f}%** | {100 * statistics.median(ratios):.0f}% | "
+                     f"{', '.join(f'{v:.1f}' for v in r['app_stolen'])} / "
+                     f"{', '.join(f'{v:.1f}' for v in r['cli_stolen'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ from ui import training, words
 st.title("Train an autoencoder")
 BATCHES = [16, 32, 64, 100, 128, 256, 512, 1024]
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+BETAS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # positive only: β <= 0 is not a VAE objective
 LIMITS = [1_000, 5_000, 10_000, 30_000, training.FULL_SET]
 
 job = training.job()
@@ -37,14 +38,19 @@ batch = c3.select_slider("Batch size", sorted({*BATCHES, r.batch_size}), r.batch
                          key=f"train:{preset}:batch")
 lr = c4.select_slider("Learning rate", sorted({*RATES, r.lr}), r.lr, disabled=busy, key=f"train:{preset}:lr",
                       format_func=lambda v: f"{v:g}", help=f"Optimizer: {r.optimizer}.")
-c1, c2, c3, c4 = st.columns(4)
+c1, c5, c2, c3, c4 = st.columns([2, 2, 2, 3, 3])
 mixture = noise = None
+beta = 1.0
 if p.variational:
     mixture = c1.number_input("Prior: learned Gaussians", 0, 500, p.config.prior_components, disabled=busy,
                               key=f"train:{preset}:prior",
                               help="0 keeps the standard prior N(0, I). K learns a mixture of K Gaussians along with "
                                    "the model: it can follow the clusters of the codes, so more random samples "
                                    "land on real-looking digits.")
+    beta = c5.select_slider("β: weight of the KL", sorted({*BETAS, r.beta}), r.beta, disabled=busy,
+                            key=f"train:{preset}:beta", format_func=lambda v: f"{v:g}",
+                            help="1 trains a plain VAE. A larger β (a β-VAE) uses fewer code dimensions, each a "
+                                 "tidier trait of the digit, and draws blurrier digits.")
 else:
     noise = c1.slider("Input noise", 0.0, 1.0, float(p.config.noise), 0.05, disabled=busy,
                       key=f"train:{preset}:noise",
@@ -57,7 +63,7 @@ limit = c4.select_slider("Training images", LIMITS, training.FULL_SET, disabled=
 
 overrides = training.model_overrides(preset, latent, mixture, noise)
 config = training.run_config(preset, overrides, limit, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-                             seed=int(seed), dataset=dataset)
+                             seed=int(seed), dataset=dataset, beta=float(beta))
 if not busy:
     st.caption(training.duration_note(preset, overrides, config))
 b1, b2, _ = st.columns([1, 1, 4])
@@ -76,7 +82,8 @@ def show(job) -> None:
         st.info(training.waiting_note(job))
         return
     if v.last is None:
-        st.progress(0.0, text=v.message)
+        if v.running:  # an ended run's message is already above
+            st.progress(0.0, text=v.message)
         return
     st.progress(v.last.fraction, text=training.progress_text(job, v))
     recon, scatter = training.snapshot_figures(job, v)
@@ -123,7 +130,12 @@ def live(job) -> None:
             save_form(job, running=True)
 
 
-if job is not None:
+if job is None and (planned := training.planned_figure(preset, overrides, config)) is not None:
+    st.divider()
+    st.caption("What the full recipe reached: the shipped checkpoint of these settings, tested after each epoch. "
+               "Your run's live curves draw here once you press Start, with this one in grey to beat.")
+    st.plotly_chart(planned, key="train:planned", config=ui.STILL)
+elif job is not None:
     st.divider()
     v = job.view()
     if v.running:

@@ -297,6 +297,18 @@ def test_train_page_opens_on_a_quick_2d_run_and_says_how_long_it_takes(with_data
     assert _seconds(full) > 20 * _seconds(quick)  # 60 epochs against one, at the same measured speed
 
 
+def test_train_page_shows_the_curve_to_beat_before_start(with_data):
+    at = app()
+    at.switch_page("pages/train.py").run()
+    planned = json.loads(chart(at, "train:planned"))  # the shipped vae-2d.pt, tested after each of its epochs
+    assert len(planned["data"][0]["x"]) == 60 and "vae-2d.pt" in planned["layout"]["yaxis"]["title"]["text"]
+    assert planned["layout"]["shapes"][0]["x1"] == 1  # the quick run's one epoch, shaded
+    at.radio(key="train:vae-2d:length").set_value("recipe").run()
+    assert json.loads(chart(at, "train:planned"))["layout"]["shapes"][0]["x1"] == 60
+    at.number_input(key="train:vae-2d:latent").set_value(3).run()  # no shipped model has these settings
+    assert not at.exception and chart(at, "train:planned") is None
+
+
 def _seconds(note: str) -> float:
     """The duration a Train page estimate gives, in seconds."""
     value, unit = re.search(r"about \*\*([\d.]+) (s|min|h)\*\*", note).groups()
@@ -540,3 +552,37 @@ def test_server_config_suits_a_shared_server():
 
     assert max(MAX_CHECKPOINT_BYTES, MAX_BYTES) < cfg["server"]["maxUploadSize"] * 2**20
     assert cfg["runner"]["postScriptGC"] is False  # 0.1 s per click under load otherwise (bench/load.py)
+
+
+# --- β-VAE and latent arithmetic --------------------------------------------------------------------
+
+def test_factors_page_sweeps_each_dimension_and_shows_its_kl(with_data):
+    at = app()
+    at.switch_page("pages/factors.py").run()
+    assert not at.exception
+    assert at.selectbox(key="factors:model").value == "beta-vae-4.pt"
+    rows = json.loads(chart(at, "factors:rows"))
+    assert len(rows["layout"]["yaxis"]["ticktext"]) == 10  # one row per code dimension
+    bars = json.loads(chart(at, "factors:kl"))["data"][0]
+    assert len(bars["x"]) == 10 and "in use" in json.loads(chart(at, "factors:kl"))["layout"]["title"]["text"]
+    table = at.dataframe[0].value
+    assert sorted(table["β"]) == sorted({1.0, 4.0, 16.0} & set(table["β"])) and len(table) >= 3
+    before = chart(at, "factors:rows")
+    at.slider(key="factors:digit").set_value(7).run()
+    assert chart(at, "factors:rows") != before
+
+
+def test_arithmetic_page_moves_digits_and_measures_the_ink(with_data):
+    at = app()
+    at.switch_page("pages/arithmetic.py").run()
+    assert not at.exception
+    rows = json.loads(chart(at, "arith:rows"))
+    assert len(rows["layout"]["yaxis"]["ticktext"]) == 6  # the real digits, then five strengths
+    note = next(c.value for c in at.caption if "Measured on the first 1,000 test digits" in c.value)
+    before, after = (float(v) for v in re.search(r"from ([\d.]+) to ([\d.]+)", note).groups())
+    assert after > before  # thicker is thicker
+    at.radio(key="arith:kind").set_value("class").run()
+    at.selectbox(key="arith:to").set_value(7).run()
+    assert not at.exception and chart(at, "arith:rows") != json.dumps(rows)
+    at.number_input(key="arith:a").set_value(0).run()
+    assert not at.exception and chart(at, "arith:analogy") is not None

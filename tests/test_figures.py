@@ -75,6 +75,24 @@ def test_loss_chart_shows_train_and_test_and_splits_kl_for_vaes():
     assert ae.data[1].y[0] == 0.1  # AEs are shown in BCE per pixel
 
 
+def test_loss_chart_draws_a_reference_run_alone_before_any_step():
+    history = [{"epoch": 1.0, "loss": 784 * 0.12}, {"epoch": 2.0, "loss": 784 * 0.11}]
+    fig = figures.loss_chart([], [], variational=False, reference=history, reference_name="shipped conv-ae.pt")
+    ref = fig.data[-1]
+    assert ref.name == "shipped conv-ae.pt" and list(ref.x) == [1.0, 2.0]
+    assert [round(v, 4) for v in ref.y] == [0.12, 0.11]  # in the same unit as the run's own curves
+    assert all(len(t.x) == 0 for t in fig.data[:-1])
+
+
+def test_reference_curve_shades_the_planned_run():
+    history = [{"epoch": float(e), "loss": 784 * (0.2 - e / 100)} for e in range(1, 11)]
+    fig = figures.reference_curve(history, "conv-ae.pt", variational=False, run_epochs=3)
+    assert list(fig.data[0].x) == [float(e) for e in range(1, 11)]
+    assert round(fig.data[0].y[-1], 4) == 0.1  # BCE per pixel, as the live chart
+    band = fig.layout.shapes[0]
+    assert (band.x0, band.x1) == (0, 3)
+
+
 def test_latent_animation_has_a_frame_and_a_slider_step_per_epoch():
     hist = torch.randn(3, 50, 2)
     labels = torch.arange(50) % 10

@@ -8,7 +8,9 @@ import pytest
 from aelib import load
 from aelib.data import load_split
 from aelib.presets import PRESETS
-from aelib.metrics import evaluate
+from aelib.arithmetic import attribute_vector, ink, property_change, slant
+from aelib.latent import encode_dataset
+from aelib.metrics import ACTIVE_KL, evaluate, kl_per_dimension
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^\|\s*`(checkpoints/[\w.-]+\.pt)`\s*\|")
@@ -82,3 +84,37 @@ def test_the_best_vaes_draw_recognisable_digits(path, aim):
     score = prior_recognisability(load(ROOT / "checkpoints" / path, device="cpu"), judge, 10_000)
     assert score["confident_share"] >= aim
     assert score["label_entropy"] > 3.25  # and all ten digits come out, nearly equally often
+
+
+def test_larger_beta_trades_reconstruction_for_a_tidier_code(data_root):
+    """The β-VAE lesson on the shipped models: as β grows, fewer dimensions in use and less KL, and a
+    worse reconstruction (issue: one 10-D model at each of three β)."""
+    images, _ = load_split("mnist", "test", root=data_root)
+    rows = []
+    for path in sorted((ROOT / "checkpoints").glob("beta-vae-*.pt")):
+        model = load(path, device="cpu")
+        m = evaluate(model, images)
+        rows.append((model.metadata["train_config"]["beta"], m["recon"], m["kl"],
+                     int((kl_per_dimension(model, images) > ACTIVE_KL).sum())))
+    rows.sort()
+    assert len(rows) >= 3 and all(r[0] > 0 for r in rows) and rows[0][0] <= 1 and rows[-1][0] >= 16
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)  # reconstruction worsens with β
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)  # KL falls
+    assert rows[-1][3] < rows[0][3]  # fewer active dimensions
+
+
+MNIST_MODELS = sorted(p for p in CLAIMS if "fashion" not in p)
+
+
+@pytest.mark.parametrize("path", MNIST_MODELS)
+def test_adding_thicker_or_slant_does_what_it_says_on_1000_test_digits(path, data_root):
+    """White (2016)'s attribute vectors, found from the data alone: on every shipped model, adding the ink
+    direction thickens the reconstructions of 1,000 test digits (by 20% or more on average, most of them
+    each), and the slant direction makes them lean right."""
+    model = load(ROOT / path, device="cpu")
+    images, _ = load_split("mnist", "test", root=data_root)
+    codes = encode_dataset(model, images)
+    thicker = property_change(model, images[:1000], attribute_vector(codes, ink(images)), ink)
+    assert thicker["change"] > 0.2 * thicker["before"] and thicker["rose"] > 0.75
+    leaning = property_change(model, images[:1000], attribute_vector(codes, slant(images)), slant)
+    assert leaning["change"] > 0.2 and leaning["rose"] > 0.8

@@ -16,7 +16,9 @@ from aelib.images import morph_rows, png_bytes, sheet
 from aelib.checkpoint import inspect
 from aelib.data import data_root, load_split
 from aelib.judge import Judge, decoder_map, load_judge, prior_recognisability, recognisability
+from aelib.arithmetic import PROPERTIES, attribute_vector, class_vector, property_change
 from aelib.latent import LatentMap, interpolate, manifold
+from aelib.metrics import kl_per_dimension
 from aelib.models import Autoencoder
 
 # The server decodes small batches for many sessions at once, next to a training process: one
@@ -82,6 +84,31 @@ def judge(dataset: str) -> Judge | None:
     """The shipped digit judge for a dataset, or None when there is none (the pages then say so)."""
     path = judges_dir() / f"{dataset}.pt"
     return _judge(path) if path.is_file() else None
+
+
+@by_mtime("Measuring the KL of each code dimension on the 10,000 test digits…", max_entries=32)
+def kl_dims(path: Path) -> torch.Tensor | None:
+    """The mean KL of each code dimension of the VAE at `path` over the test set, or None without the data."""
+    lmap = latent_map(path)
+    return None if lmap is None else kl_per_dimension(model(path), lmap.images)
+
+
+@by_mtime(max_entries=64)
+def direction(path: Path, kind: str, source: int = 0, target: int = 0) -> torch.Tensor:
+    """An attribute vector of the model at `path` from its test codes: 'ink' or 'slant' (top quarter minus
+    bottom quarter), or 'class' (the mean code of `target` minus that of `source`): (D,)."""
+    lmap = latent_map(path)
+    if kind == "class":
+        return class_vector(lmap.codes, lmap.labels, source, target)
+    return attribute_vector(lmap.codes, PROPERTIES[kind](lmap.images))
+
+
+@by_mtime("Measuring the direction on 1,000 test digits…", max_entries=64, copy=True)
+def direction_check(path: Path, kind: str, strength: float) -> dict:
+    """What adding the 'ink' or 'slant' direction at `strength` does to that property of the first 1,000
+    test digits' reconstructions (`aelib.arithmetic.property_change`)."""
+    lmap = latent_map(path)
+    return property_change(model(path), lmap.images[:1000], direction(path, kind), PROPERTIES[kind], strength)
 
 
 @by_mtime(max_entries=4)

@@ -3,6 +3,7 @@ the sidebar badge that keeps a run in sight from other pages."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -14,12 +15,12 @@ import torch
 from aelib import figures
 from aelib.bench import Speed, training_speed
 from aelib.checkpoint import path_for
-from aelib.config import TrainConfig
+from aelib.config import ModelConfig, TrainConfig
 from aelib.data import CLASS_NAMES
 from aelib.jobs import JobQueue, JobView, TrainingJob
 from aelib.presets import get_preset, recipe
 from ui import shared
-from ui.checkpoints import remember_trained, trained_dir
+from ui.checkpoints import remember_trained, shipped_dir, trained_dir
 
 # A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
 # minutes may be throttled to once a minute, so this leaves room for that.
@@ -150,11 +151,34 @@ def progress_text(j: TrainingJob, v: JobView) -> str:
             f"{rate:,.0f} images/s · {eta}")
 
 
+def reference_run(model: dict, dataset: str, beta: float = 1.0) -> tuple[str, list[dict]] | None:
+    """The shipped checkpoint with this model config, dataset and β, as (file name, test metrics per
+    evaluation), to train against; None when no shipped checkpoint has them."""
+    for path in sorted(shipped_dir().glob("*.pt")):
+        meta, _ = shared.inspected(path)
+        if (meta and meta.get("dataset") == dataset and meta.get("history")
+                and meta.get("train_config", {}).get("beta", 1.0) == beta and ModelConfig.from_dict(meta["config"]).to_dict() == model):
+            return path.name, meta["history"]
+    return None
+
+
+def planned_figure(preset: str, overrides: dict, config: TrainConfig) -> go.Figure | None:
+    """Before Start: the shipped checkpoint's test curve with the planned run's part shaded; None without one.
+    Drawing it also has the browser load its charting code now, not in the run's first seconds, where
+    it took a core from the training for over a second (bench/RESULTS.md)."""
+    ref = reference_run(dataclasses.replace(get_preset(preset).config, **overrides).to_dict(), config.dataset,
+                        config.beta)
+    return None if ref is None else figures.reference_curve(ref[1], ref[0], get_preset(preset).variational,
+                                                            config.epochs)
+
+
 def loss_figure(j: TrainingJob, v: JobView) -> go.Figure:
     """The loss chart, rebuilt at most every LOSS_REDRAW_S while training, and at each evaluation."""
     t, key, fig = st.session_state.get("train:loss_fig", (0.0, None, None))
     if key != (id(j), len(v.evals)) or not v.running or time.monotonic() - t > LOSS_REDRAW_S:
-        fig = figures.loss_chart(v.steps, v.evals, j.preset.variational)
+        ref = reference_run(j.model.config.to_dict(), j.config.dataset, j.config.beta)
+        fig = figures.loss_chart(v.steps, v.evals, j.preset.variational, reference_name=ref and f"shipped {ref[0]}",
+                                 reference=ref and [h for h in ref[1] if h["epoch"] <= j.config.epochs + 1e-6])
         st.session_state["train:loss_fig"] = (time.monotonic(), (id(j), len(v.evals)), fig)
     return fig
 
