@@ -12,6 +12,7 @@ page = st.navigation([
     st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
     st.Page("pages/reconstruct.py", title="Reconstruct & denoise", icon=":material/cleaning_services:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/conditional.py", title="Ask for a digit", icon=":material/pin:"),
     st.Page("pages/factors.py", title="What each number means", icon=":material/tune:"),
     st.Page("pages/arithmetic.py", title="Latent arithmetic", icon=":material/calculate:"),
     st.Page("pages/presets.py", title="Presets", icon=":material/list:"),

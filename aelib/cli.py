@@ -88,7 +88,7 @@ def cmd_train(args) -> int:
         print("Not saving: the run diverged.", file=sys.stderr)
         return 1
     path = save_run(trainer.result(final.kind if final else "unknown"), args.out, trainer.test_images, judge,
-                    half=args.half)
+                    half=args.half, test_labels=trainer.test_labels)
     print(f"Saved {path} ({path.stat().st_size / 1e6:.2f} MB). Wall time {trainer.elapsed:.1f} s.")
     return 0
 

@@ -21,6 +21,7 @@ class ModelConfig:
     noise: float = 0.0  # std of the Gaussian input corruption for denoising models
     init: str = "torch"  # "keras": Glorot-uniform weights and zero biases, as the Keras/TF seeds had
     prior_components: int = 0  # VAEs: 0 for the N(0, I) prior, K for a learned mixture of K Gaussians
+    classes: int = 0  # conditional VAEs: how many classes the encoder and decoder are given; 0 for none
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -33,6 +34,8 @@ class ModelConfig:
         if not isinstance(self.prior_components, int) or self.prior_components < 0:
             raise ValueError(f"prior_components must be 0 (the N(0, I) prior) or a positive number of "
                              f"Gaussians, got {self.prior_components!r}.")
+        if not isinstance(self.classes, int) or self.classes < 0:
+            raise ValueError(f"classes must be 0 (no conditioning) or a positive number, got {self.classes!r}.")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}.")
 

@@ -206,7 +206,7 @@ class TrainingJob:
         self.data_root = data_root
         self.last_seen = time.monotonic()  # when an owner last polled view(); see JobQueue
         self.owner_alive: Callable[[], bool] | None = None  # False once the owner is gone; see JobQueue
-        self._test_images = test_data[0] if test_data is not None else None
+        self._test_data = test_data
         self._spec = pickle.dumps(dict(preset=preset, config=config, overrides=model_overrides, device=device,
                                        data_root=data_root, train_data=train_data, test_data=test_data))
         self._progress = Progress(config.batch_size)
@@ -335,9 +335,8 @@ class TrainingJob:
         if result is None:
             raise ValueError("nothing to save yet: the run has not completed an epoch." if self.state in ACTIVE
                              else f"nothing to save: the run {self.state}.")
-        images = (self._test_images if self._test_images is not None
-                  else load_split(self.config.dataset, "test", root=self.data_root)[0])
-        return save_run(result, path, images, judge, half=half)
+        images, labels = self._test_data or load_split(self.config.dataset, "test", root=self.data_root)
+        return save_run(result, path, images, judge, half=half, test_labels=labels)
 
 
 class JobQueue:

@@ -182,6 +182,20 @@ def prior_recognisability(model, judge: Judge, n: int = 2000, seed: int = 0) -> 
     return recognisability(judge, sample_prior(model, n, seed=seed)[1])
 
 
+@torch.no_grad()
+def asked_class_share(model, judge: Judge, n: int = 10_000, seed: int = 0) -> float:
+    """For a conditional model: the share of n prior codes, each decoded as a class in turn (0, 1, ..., 9,
+    0, ...), that the judge names as that class with at least CONFIDENT confidence."""
+    g = torch.Generator().manual_seed(seed)
+    z = model.prior_sample(n, generator=g)  # (n, D)
+    asked = torch.arange(n) % model.config.classes
+    device = next(model.parameters()).device
+    images = torch.cat([model.decode(z[i : i + 1000].to(device), asked[i : i + 1000]).squeeze(1).float().cpu()
+                        for i in range(0, n, 1000)])  # (n, 28, 28)
+    labels, conf = judge.predict(images)
+    return float(((labels.cpu() == asked) & (conf.cpu() >= CONFIDENT)).float().mean())
+
+
 def decoder_map(model, judge: Judge, x_range: tuple[float, float], y_range: tuple[float, float],
                 n: int = 100, plane=None) -> tuple[torch.Tensor, torch.Tensor]:
     """What the decoder draws across the plane: decode an n x n mesh (rows from the top, like

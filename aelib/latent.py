@@ -131,6 +131,27 @@ def traversal(model: Autoencoder, z, values) -> torch.Tensor:
     return decode(model, codes.reshape(-1, len(z))).reshape(len(z), len(values), 28, 28)
 
 
+@torch.inference_mode()
+def style_plane(model: Autoencoder, label: int, n: int, span: float = 2.5) -> torch.Tensor:
+    """A conditional model's digit `label` in every style: the first two code dimensions swept over
+    [-span, span] (the others at 0), decoded as that class: an n x n grid, (28n, 28n), rows from the top."""
+    z = torch.zeros(n * n, model.latent_dim)
+    z[:, :2] = grid_points(n, (-span, span), (-span, span))
+    images = model.decode(z.to(_device(model)), torch.full((n * n,), label)).squeeze(1).float().cpu()
+    return tile(images, n, n)
+
+
+@torch.inference_mode()
+def every_class(model: Autoencoder, image: torch.Tensor, label: int) -> torch.Tensor:
+    """One digit's style written as every class: `image` (1, 28, 28) encoded with its class `label`, and
+    that code decoded as each class in turn: (classes, 28, 28)."""
+    x = _batched(image).to(_device(model))
+    x = to_float(x) if x.dtype == torch.uint8 else x.float()
+    z = model.encode(x, torch.tensor([label]))  # (1, D)
+    k = model.config.classes
+    return model.decode(z.expand(k, -1), torch.arange(k)).squeeze(1).float().cpu()
+
+
 def sample_prior(model: Autoencoder, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw n codes from the model's prior (N(0, I) unless it learned one) and decode them:
     (codes (n, D), images (n, 28, 28))."""

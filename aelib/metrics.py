@@ -5,14 +5,16 @@ from __future__ import annotations
 import torch
 
 from aelib.data import to_float
-from aelib.judge import Judge, prior_recognisability
+from aelib.judge import Judge, asked_class_share, prior_recognisability
 from aelib.models import PIXELS, Autoencoder
 
 
 @torch.no_grad()
-def evaluate(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
+def evaluate(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed: int = 0,
+             labels: torch.Tensor | None = None) -> dict[str, float]:
     """Mean test metrics over uint8 `images`: the loss terms in nats per image, and `bce_per_pixel`.
-    Noise and posterior samples use a fixed seed, so the same weights always give the same figure."""
+    Noise and posterior samples use a fixed seed, so the same weights always give the same figure.
+    A conditional model is given the images' `labels` when there are some (other models ignore them)."""
     was_training = model.training
     model.eval()
     device = images.device
@@ -21,7 +23,8 @@ def evaluate(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, s
         torch.manual_seed(seed)
         for i in range(0, len(images), batch_size):
             x = to_float(images[i : i + batch_size])
-            for k, v in model.loss(x).items():
+            given = {"labels": labels[i : i + batch_size]} if labels is not None and model.conditional else {}
+            for k, v in model.loss(x, **given).items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(x)
     model.train(was_training)
     out = {k: v / len(images) for k, v in sums.items()}
@@ -45,10 +48,16 @@ def kl_per_dimension(model: Autoencoder, images: torch.Tensor, batch_size: int =
     return total / len(images)
 
 
-def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Judge | None = None) -> dict[str, float]:
+def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Judge | None = None,
+                       test_labels: torch.Tensor | None = None) -> dict[str, float]:
     """What a checkpoint records of its weights: the test metrics and, with a judge, how recognisable
-    and how varied its prior samples are (`aelib.judge.recognisability`)."""
+    and how varied its prior samples are (`aelib.judge.recognisability`). A conditional model also records
+    its loss given the test labels, and with a judge how often its digits are the class asked for."""
     metrics = {k: round(v, 5) for k, v in evaluate(model, test_images).items()}
+    if model.conditional and test_labels is not None:
+        metrics["conditional_loss"] = round(evaluate(model, test_images, labels=test_labels)["loss"], 5)
+    if model.conditional and judge is not None:
+        metrics["asked_class"] = round(asked_class_share(model, judge), 4)
     if model.variational and model.prior is None:
         metrics["active_dims"] = int((kl_per_dimension(model, test_images) > ACTIVE_KL).sum())
     if judge is not None:

@@ -62,6 +62,7 @@ class Autoencoder(nn.Module):
     """
 
     variational = False
+    conditional = False  # True for models whose encoder and decoder also take the class (`labels=`)
     metric = "bce_per_pixel"  # the unit the Keras seeds report: mean per-pixel BCE
 
     def __init__(self, config: ModelConfig):
@@ -332,12 +333,95 @@ class ConvNetVAE(VAE):
         self._init_weights()
 
 
+LABEL_DROPOUT = 0.1  # the share of training images a conditional VAE sees without their class
+
+
+class Conditioned(nn.Module):
+    """A network fed its input with the class appended as a one-hot vector. Without a class it appends
+    zeros: the model's unconditional path, which plain `encode` and `decode` (and an export) use."""
+
+    def __init__(self, net: nn.Module, classes: int):
+        super().__init__()
+        self.net, self.classes = net, classes
+
+    def forward(self, x: torch.Tensor, onehot: torch.Tensor | None = None) -> torch.Tensor:
+        x = x.flatten(1)  # (N, ...) -> (N, features)
+        if onehot is None:
+            onehot = x.new_zeros(x.shape[0], self.classes)
+        return self.net(torch.cat([x, onehot], 1))  # (N, features + classes) -> the net's output
+
+
+class ConditionalVAE(VAE):
+    """A conditional VAE (Sohn, Lee & Yan, "Learning Structured Output Representation using Deep Conditional
+    Generative Models", NeurIPS 2015): the class goes into the encoder and the decoder, so the code is free
+    to hold the style alone. Trained with the class left out for LABEL_DROPOUT of the images, it also
+    works without one: `encode(x)` and `decode(z)` then act as a plain VAE's, and every page can use it."""
+
+    conditional = True
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        h, d, k = list(config.hidden), config.latent_dim, config.classes
+        if k < 2:
+            raise ValueError("a conditional VAE needs classes >= 2 (10 for MNIST).")
+        self.encoder = Conditioned(mlp([PIXELS + k, *h], last_act=True), k)
+        self.to_posterior = GaussianHead(h[-1], d)
+        self.decoder = Conditioned(nn.Sequential(mlp([d + k, *reversed(h), PIXELS], last_act=False),
+                                                 nn.Unflatten(1, IMAGE_SHAPE)), k)
+
+    def one_hot(self, labels: torch.Tensor | None, n: int, device: torch.device) -> torch.Tensor | None:
+        """Class labels (n,) as one-hot rows (n, classes); None stays None (no class given)."""
+        if labels is None:
+            return None
+        labels = torch.as_tensor(labels, device=device).long().reshape(-1)
+        if len(labels) != n:
+            raise ValueError(f"expected one class per image or code ({n}), got {len(labels)}.")
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.config.classes):
+            bad = labels[(labels < 0) | (labels >= self.config.classes)][0].item()
+            raise ValueError(f"a class is a whole number from 0 to {self.config.classes - 1}, got {bad}.")
+        return F.one_hot(labels, self.config.classes).float()
+
+    def posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        check_images(x)
+        return self.to_posterior(self.encoder(x, self.one_hot(labels, len(x), x.device)))  # (N, latent_dim) each
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.posterior(x, labels)[0]
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected latent codes of shape (N, {self.latent_dim}), got {tuple(z.shape)}.")
+        return self.decoder(z, self.one_hot(labels, len(z), z.device))  # (N, 1, 28, 28)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z, labels))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(self.encode(x, labels), labels)
+
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """The negative ELBO of x given its class (without `labels`, of x alone). While training, the class is
+        hidden for a random LABEL_DROPOUT of the images, which teaches the unconditional path too."""
+        onehot = self.one_hot(labels, len(x), x.device)
+        if onehot is not None and self.training:
+            onehot = onehot * (torch.rand(len(x), 1, device=x.device) >= LABEL_DROPOUT)
+        check_images(x)
+        mu, logvar = self.to_posterior(self.encoder(x, onehot))
+        z = self.reparameterize(mu, logvar)  # (N, latent_dim)
+        recon = bce_nats(self.decoder(z, onehot), x)
+        kl = kl_standard_normal(mu, logvar)
+        terms = {"loss": recon + kl, "recon": recon, "kl": kl}
+        if beta != 1.0:
+            terms["objective"] = recon + beta * kl
+        return terms
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
 __all__ = [
     "Autoencoder", "VAE", "MixturePrior", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
-    "DenoisingConvAE", "ConvNetVAE", "check_images", "add_noise", "count_parameters", "kl_standard_normal",
+    "DenoisingConvAE", "ConvNetVAE", "ConditionalVAE", "check_images", "add_noise", "count_parameters", "kl_standard_normal",
     "kl_mixture",
 ]

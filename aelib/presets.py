@@ -9,7 +9,7 @@ import torch
 
 from aelib.config import ModelConfig, TrainConfig
 from aelib.models import (
-    Autoencoder, ConvNetVAE, ConvVAE, DenoisingConvAE, KerasConvAE, MLPAE, MLPVAE, ReluLatentMLPAE,
+    Autoencoder, ConditionalVAE, ConvNetVAE, ConvVAE, DenoisingConvAE, KerasConvAE, MLPAE, MLPVAE, ReluLatentMLPAE,
 )
 
 
@@ -148,6 +148,15 @@ register(Preset(
     TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
     None, "Improved VAE: S5's objective with a convolutional encoder and decoder (32 and 64 filters, stride 2) "
     "around a 256-unit dense layer, latent 32, cosine learning-rate schedule; the best likelihood of the N(0, I) VAEs.",
+))
+register(Preset(
+    "cvae-2d", ConditionalVAE,
+    ModelConfig("cvae-2d", latent_dim=2, hidden=(512, 256), classes=10),
+    TrainConfig(epochs=60, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "Conditional VAE (Sohn, Lee & Yan, \"Learning Structured Output Representation using Deep Conditional "
+    "Generative Models\", NeurIPS 2015): `vae-2d`'s dense layers with the digit's class given to the encoder "
+    "and the decoder, so the 2-D code holds the style alone: ask for any digit in any style. The class is "
+    "hidden for a tenth of the training images, so the model also works without one, as a plain 2-D VAE.",
 ))
 register(Preset(
     "beta-vae", MLPVAE,

@@ -26,11 +26,11 @@ class RunResult:
 
 
 def save_run(result: RunResult, path: str | os.PathLike, test_images: torch.Tensor, judge: Judge | None = None,
-             half: bool = False) -> Path:
+             half: bool = False, test_labels: torch.Tensor | None = None) -> Path:
     """Write `result` as a checkpoint, with the test metrics of the very weights saved (a run may have
     stopped between evaluations) and, given a judge, how recognisable its samples are."""
     model = build_model(result.config)
     model.load_state_dict(result.state_dict)
     model.to(test_images.device).eval()
-    metadata = {**result.metadata, "test_metrics": checkpoint_metrics(model, test_images, judge)}
+    metadata = {**result.metadata, "test_metrics": checkpoint_metrics(model, test_images, judge, test_labels)}
     return save(model, path, metadata, half=half, tensors=result.tensors)

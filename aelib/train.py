@@ -170,11 +170,11 @@ class Trainer:
         self._good.keep()
         start = time.perf_counter()
         self._window = (0, start)
-        for x, report_due, eval_due in self._batches():
+        for x, y, report_due, eval_due in self._batches():
             if self._stop.is_set():
                 yield self._event("stopped", message="Training stopped on request.")
                 return
-            self._optimisation_step(x)
+            self._optimisation_step(x, y)
             self.elapsed = time.perf_counter() - start
             if not report_due:
                 continue
@@ -193,8 +193,9 @@ class Trainer:
         yield self._event("done", test=self.history[-1] if self.history else None,
                           message=f"Finished {self.config.epochs} epochs in {self.elapsed:.1f} s.")
 
-    def _batches(self) -> Iterator[tuple[torch.Tensor, bool, bool]]:
-        """Every training batch of the run, with whether a progress report and an evaluation follow it."""
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, bool, bool]]:
+        """Every training batch of the run (images, labels), with whether a progress report and an
+        evaluation follow it."""
         gen = torch.Generator().manual_seed(self.config.seed)  # the shuffling order, on CPU for portability
         log_every = self.config.log_every or max(1, self.steps_per_epoch // 50)
         eval_every = max(1, self.steps_per_epoch // self.config.evals_per_epoch)
@@ -204,10 +205,12 @@ class Trainer:
                 step = self.step + 1  # the step this batch makes: the loop body takes each before the next
                 eval_due = step % eval_every == 0 or i == self.steps_per_epoch - 1
                 batch = order[i * self.batch_size : (i + 1) * self.batch_size]
-                yield to_float(self.train_images[batch]), eval_due or step % log_every == 0, eval_due
+                yield (to_float(self.train_images[batch]), self.train_labels[batch], eval_due or step % log_every == 0,
+                       eval_due)
 
-    def _optimisation_step(self, x: torch.Tensor) -> None:
-        losses = self.model.loss(x, **self._loss_options)
+    def _optimisation_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        labels = {"labels": y} if self.model.conditional else {}
+        losses = self.model.loss(x, **labels, **self._loss_options)
         self.optimizer.zero_grad(set_to_none=True)
         losses.get("objective", losses["loss"]).backward()
         self.optimizer.step()
@@ -236,7 +239,7 @@ class Trainer:
         return self._event("step", train=train, rate=steps * self.batch_size / max(now - since, 1e-9))
 
     def _evaluate(self) -> Event:
-        test = evaluate(self.model, self.test_images)
+        test = evaluate(self.model, self.test_images, labels=self.test_labels)
         test["epoch"] = self.epochs_done
         self.history.append(test)
         snap = None

@@ -586,3 +586,17 @@ def test_arithmetic_page_moves_digits_and_measures_the_ink(with_data):
     assert not at.exception and chart(at, "arith:rows") != json.dumps(rows)
     at.number_input(key="arith:a").set_value(0).run()
     assert not at.exception and chart(at, "arith:analogy") is not None
+
+
+def test_conditional_page_draws_the_digit_asked_for_in_every_style(with_data, tmp_path):
+    at = app()
+    at.switch_page("pages/conditional.py").run()
+    assert not at.exception and at.selectbox(key="cond:model").value == "cvae-2d.pt"
+    plane = chart(at, "cond:plane")
+    at.selectbox(key="cond:digit").set_value(3).run()
+    assert chart(at, "cond:plane") != plane  # another digit, the same styles
+    every = json.loads(chart(at, "cond:every"))
+    assert every["layout"]["xaxis"]["ticktext"][:3] == ["0", "1", "2"]  # one column per class
+    assert any("97." in c.value or "9" in c.value for c in at.caption if "as the class asked for" in c.value)
+    at.number_input(key="cond:index").set_value(5).run()
+    assert not at.exception and chart(at, "cond:every") != json.dumps(every)

@@ -118,3 +118,15 @@ def test_adding_thicker_or_slant_does_what_it_says_on_1000_test_digits(path, dat
     assert thicker["change"] > 0.2 * thicker["before"] and thicker["rose"] > 0.75
     leaning = property_change(model, images[:1000], attribute_vector(codes, slant(images)), slant)
     assert leaning["change"] > 0.2 and leaning["rose"] > 0.8
+
+
+def test_the_conditional_vae_draws_the_class_asked_for():
+    """The issue's target for the conditional VAE: the judge names at least 97% of 10,000 prior samples, each
+    decoded as a class in turn, as the class asked for, with confidence at least 0.9."""
+    from aelib.judge import asked_class_share, load_judge
+
+    judge = load_judge(ROOT / "checkpoints" / "judges" / "mnist.pt")
+    model = load(ROOT / "checkpoints" / "cvae-2d.pt", device="cpu")
+    share = asked_class_share(model, judge, 10_000)
+    assert share >= 0.97
+    assert share == pytest.approx(model.metadata["test_metrics"]["asked_class"], abs=1e-3)
