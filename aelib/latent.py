@@ -258,6 +258,12 @@ class LatentMap:
         return x, y
 
 
+def view_ranges(points: torch.Tensor) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The x and y ranges to show 2-D `points` in: 99% of them, padded by 10%."""
+    x_range, y_range = (tuple(r) for r in _padded_ranges(points).tolist())
+    return x_range, y_range
+
+
 def _padded_ranges(values: torch.Tensor) -> torch.Tensor:
     """(N, K) -> (K, 2): per column, the range holding 99% of the values padded by 10%, so a few
     outliers don't stretch it."""

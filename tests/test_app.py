@@ -600,3 +600,43 @@ def test_conditional_page_draws_the_digit_asked_for_in_every_style(with_data, tm
     assert any("97." in c.value or "9" in c.value for c in at.caption if "as the class asked for" in c.value)
     at.number_input(key="cond:index").set_value(5).run()
     assert not at.exception and chart(at, "cond:every") != json.dumps(every)
+
+
+def test_train_page_sets_beta_for_vaes_only_and_trains_a_conditional_vae(with_data, own_checkpoints):
+    at = _train_page("beta-vae", 1)
+    beta = at.select_slider(key="train:beta-vae:beta")
+    assert beta.value == 4.0  # the preset's recipe
+    beta.set_value(16.0).run()
+    at.button(key="train:start").click().run()
+    job = at.session_state["job"]
+    assert job.config.beta == 16.0
+    _until_finished(at)
+    assert not at.exception and job.state == "done" and job.view().evals[-1]["kl"] > 0
+    at = _train_page("ae-2d", 1)
+    assert not [s for s in at.select_slider if s.key == "train:ae-2d:beta"]  # a plain AE has no KL to weigh
+    at = _train_page("cvae-2d", 1)
+    at.button(key="train:start").click().run()
+    _until_finished(at)
+    job = at.session_state["job"]
+    assert not at.exception and job.state == "done" and chart(at, "train:map") is not None
+
+
+def test_neighbourhood_maps_compute_once_then_come_from_the_disk(with_data, tmp_path, monkeypatch):
+    from aelib import neighbours
+
+    monkeypatch.setenv("AELIB_CACHE", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(neighbours, "embed", lambda codes, method, progress=None: (
+        calls.append(method), progress(0.5), codes[:, :2] * 3)[-1])  # a quick stand-in for the real minute
+    at = app()
+    at.switch_page("pages/neighbours.py").run()
+    assert not at.exception and at.selectbox(key="nb:model").value == "vae.pt"
+    pca = json.loads(chart(at, "nb:vae.pt:pca"))
+    assert pca["layout"]["xaxis"]["title"]["text"] == "PC1"
+    at.radio(key="nb:method").set_value("tsne").run()
+    assert not at.exception and calls == ["tsne"]
+    assert json.loads(chart(at, "nb:vae.pt:tsne"))["layout"]["xaxis"]["title"]["text"] == "t-SNE1"
+    assert any("cannot be turned back into codes" in c.value for c in at.caption)
+    at.radio(key="nb:method").set_value("pca").run()
+    at.radio(key="nb:method").set_value("tsne").run()
+    assert calls == ["tsne"]  # the second time from the disk

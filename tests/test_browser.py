@@ -390,7 +390,7 @@ def test_uploading_checkpoints_a_trap_and_a_good_one(session, checkpoints, tmp_p
     page.screenshot(path=SHOTS / "upload-checkpoint.png")
 
 
-@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Compare", "Ask for a digit", "What each number means",
+@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Compare", "Ask for a digit", "What each number means", "Neighbourhood maps",
                                   "Latent arithmetic", "Presets"])
 def test_other_pages_open(session, name):
     page = session
