@@ -17,6 +17,12 @@ def _batched(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1) if images.dim() == 3 else images
 
 
+def _model_input(model: Autoencoder, images: torch.Tensor) -> torch.Tensor:
+    """uint8 or float images, batched or one, as the float batch (N, 1, 28, 28) in [0, 1] on the model's device."""
+    x = _batched(images).to(_device(model))
+    return to_float(x) if x.dtype == torch.uint8 else x.float()
+
+
 @torch.inference_mode()
 def encode_dataset(model: Autoencoder, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """uint8 or float images (N, 1, 28, 28), or one image (1, 28, 28) -> codes (N, latent_dim), float32 on CPU."""
@@ -43,9 +49,7 @@ def decode(model: Autoencoder, z) -> torch.Tensor:
 def reconstruct(model: Autoencoder, images: torch.Tensor) -> torch.Tensor:
     """uint8 or float images (N, 1, 28, 28), or one image (1, 28, 28) -> the model's redrawings (N, 28, 28),
     float32 on CPU."""
-    x = _batched(images).to(_device(model))
-    x = to_float(x) if x.dtype == torch.uint8 else x.float()
-    return model(x).squeeze(1).float().cpu()  # (N, 1, 28, 28) -> (N, 28, 28)
+    return model(_model_input(model, images)).squeeze(1).float().cpu()  # (N, 1, 28, 28) -> (N, 28, 28)
 
 
 def grid_points(n: int, x_range: tuple[float, float], y_range: tuple[float, float]) -> torch.Tensor:
@@ -145,9 +149,7 @@ def style_plane(model: Autoencoder, label: int, n: int, span: float = 2.5) -> to
 def every_class(model: Autoencoder, image: torch.Tensor, label: int) -> torch.Tensor:
     """One digit's style written as every class: `image` (1, 28, 28) encoded with its class `label`, and
     that code decoded as each class in turn: (classes, 28, 28)."""
-    x = _batched(image).to(_device(model))
-    x = to_float(x) if x.dtype == torch.uint8 else x.float()
-    z = model.encode(x, torch.tensor([label]))  # (1, D)
+    z = model.encode(_model_input(model, image), torch.tensor([label]))  # (1, D)
     k = model.config.classes
     return model.decode(z.expand(k, -1), torch.arange(k)).squeeze(1).float().cpu()
 

@@ -112,6 +112,16 @@ class Autoencoder(nn.Module):
         return {"loss": recon, "recon": recon}
 
 
+def elbo_terms(recon: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
+    """A VAE's loss terms: the negative ELBO as 'loss', and with `beta` != 1 (a β-VAE, Higgins et al.,
+    ICLR 2017) the 'objective' training minimises, recon + beta * KL; 'loss' stays the ELBO's, so runs
+    at different β are compared on the same figure."""
+    terms = {"loss": recon + kl, "recon": recon, "kl": kl}
+    if beta != 1.0:
+        terms["objective"] = recon + beta * kl
+    return terms
+
+
 class VAE(Autoencoder):
     """A variational autoencoder with a diagonal Gaussian posterior and a N(0, I) prior, or a learned
     mixture prior when `config.prior_components` > 0.
@@ -147,19 +157,14 @@ class VAE(Autoencoder):
         return mu + std * torch.randn_like(std)
 
     def loss(self, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
-        """The negative ELBO as 'loss', with its terms. With `beta` != 1 (a β-VAE, Higgins et al., ICLR
-        2017) training minimises 'objective', recon + beta * KL, and 'loss' stays the ELBO's, so runs
-        at different β are compared on the same figure."""
+        """The negative ELBO and its terms, with `beta` weighing the KL of the objective (`elbo_terms`)."""
         # z is always sampled, also at evaluation, so the reported figure is an honest
         # single-sample estimate of the negative ELBO (as in the PyTorch VAE example).
         mu, logvar = self.posterior(add_noise(x, self.config.noise))
         z = self.reparameterize(mu, logvar)  # (N, latent_dim)
         recon = bce_nats(self.decoder(z), x)
         kl = kl_standard_normal(mu, logvar) if self.prior is None else kl_mixture(mu, logvar, z, self.prior)
-        terms = {"loss": recon + kl, "recon": recon, "kl": kl}
-        if beta != 1.0:
-            terms["objective"] = recon + beta * kl
-        return terms
+        return elbo_terms(recon, kl, beta)
 
 
 class GaussianHead(nn.Module):
@@ -409,11 +414,7 @@ class ConditionalVAE(VAE):
         mu, logvar = self.to_posterior(self.encoder(x, onehot))
         z = self.reparameterize(mu, logvar)  # (N, latent_dim)
         recon = bce_nats(self.decoder(z, onehot), x)
-        kl = kl_standard_normal(mu, logvar)
-        terms = {"loss": recon + kl, "recon": recon, "kl": kl}
-        if beta != 1.0:
-            terms["objective"] = recon + beta * kl
-        return terms
+        return elbo_terms(recon, kl_standard_normal(mu, logvar), beta)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -10,6 +10,7 @@ spot between the points has no code, unlike the PCA plane's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -58,11 +59,19 @@ def embed(codes: torch.Tensor, method: str, progress: Callable[[float], None] | 
     return torch.from_numpy(np.asarray(out, dtype=np.float32))
 
 
+@functools.lru_cache(maxsize=256)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    # Keyed by the file's version too: a page asks at every rerun, and reading and hashing a few MB each
+    # time would be wasted; a checkpoint written anew has another mtime or size, and is hashed anew.
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:20]
+
+
 def cache_file(checkpoint: str | os.PathLike, method: str, n: int) -> Path:
     """Where the map of a checkpoint's first n test codes is kept: named by the file's content, so a
     checkpoint written anew is mapped anew and a copy of it is not."""
     _check(method)
-    digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:20]
+    stat = Path(checkpoint).stat()
+    digest = _digest(str(Path(checkpoint).resolve()), stat.st_mtime_ns, stat.st_size)
     return _cache_dir() / "maps" / f"{digest}-{method}-{n}.npy"
 
 

@@ -157,7 +157,8 @@ def reference_run(model: dict, dataset: str, beta: float = 1.0) -> tuple[str, li
     for path in sorted(shipped_dir().glob("*.pt")):
         meta, _ = shared.inspected(path)
         if (meta and meta.get("dataset") == dataset and meta.get("history")
-                and meta.get("train_config", {}).get("beta", 1.0) == beta and ModelConfig.from_dict(meta["config"]).to_dict() == model):
+                and meta.get("train_config", {}).get("beta", 1.0) == beta
+                and ModelConfig.from_dict(meta["config"]).to_dict() == model):
             return path.name, meta["history"]
     return None
 
