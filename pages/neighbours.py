@@ -27,9 +27,11 @@ method = st.radio("Map", ["pca", *METHODS], horizontal=True, key="nb:method",
 if method == "pca":
     points = lmap.points
 elif (points := cached(path, method, len(lmap.codes))) is None:
-    bar = st.progress(0.0, text=f"{METHODS[method]} of the 10,000 test codes, once for this model (under a minute)…")
-    points = neighbour_map(path, lmap.codes, method, lambda share: bar.progress(share, text=f"{METHODS[method]}: "
-                                                                                  f"{share:.0%}"))
+    waiting = f"{METHODS[method]} of the 10,000 test codes, once for this model (under a minute)…"
+    bar = st.progress(0.0, text=waiting)
+    # UMAP reports only its start and end: its bar keeps saying what it is doing rather than "0%".
+    points = neighbour_map(path, lmap.codes, method, lambda share: bar.progress(
+        share, text=f"{METHODS[method]}: {share:.0%}" if share else waiting))
     bar.empty()
 x_range, y_range = view_ranges(points)
 left, right = st.columns([3, 1], gap="large")
