@@ -16,6 +16,7 @@ page = st.navigation([
     st.Page("pages/factors.py", title="What each number means", icon=":material/tune:"),
     st.Page("pages/arithmetic.py", title="Latent arithmetic", icon=":material/calculate:"),
     st.Page("pages/neighbours.py", title="Neighbourhood maps", icon=":material/hub:"),
+    st.Page("pages/codebook.py", title="A code of whole numbers", icon=":material/grid_view:"),
     st.Page("pages/presets.py", title="Presets", icon=":material/list:"),
 ])
 if page.title == "Latent explorer":  # its model runs in the page: the runtime's download starts now

@@ -31,7 +31,8 @@ def show_progress(events: Iterable, metric: str):
                                 refresh=False)
         elif ev.kind == "eval":
             t = ev.test
-            extra = f" (recon {t['recon']:.2f} + kl {t['kl']:.2f})" if "kl" in t else ""
+            extra = (f" (recon {t['recon']:.2f} + kl {t['kl']:.2f})" if "kl" in t else
+                     f" (codebook perplexity {t['perplexity']:.1f})" if "perplexity" in t else "")
             bar.write(f"epoch {ev.epoch:.2f}: test {metric} {t[metric]:.4f}{extra}")
         elif ev.final:
             bar.close()
@@ -45,7 +46,7 @@ def cmd_presets(args) -> int:
     print(f"{'preset':<19} {'kind':<4} {'latent':>6} {'params':>10}  {'seed':<8} origin")
     for p in P.PRESETS.values():
         n = count_parameters(p.model_class(p.config))
-        print(f"{p.name:<19} {'VAE' if p.variational else 'AE':<4} {p.config.latent_dim:>6} {n:>10,}  "
+        print(f"{p.name:<19} {'VAE' if p.variational else 'VQ' if p.model_class.discrete else 'AE':<4} {p.config.latent_dim:>6} {n:>10,}  "
               f"{p.seed_ref or 'improved':<8} {p.origin}")
     return 0
 

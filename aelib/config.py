@@ -22,6 +22,7 @@ class ModelConfig:
     init: str = "torch"  # "keras": Glorot-uniform weights and zero biases, as the Keras/TF seeds had
     prior_components: int = 0  # VAEs: 0 for the N(0, I) prior, K for a learned mixture of K Gaussians
     classes: int = 0  # conditional VAEs: how many classes the encoder and decoder are given; 0 for none
+    codebook: int = 0  # VQ-VAEs: how many vectors the codebook holds; 0 for a model with continuous codes
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -36,6 +37,8 @@ class ModelConfig:
                              f"Gaussians, got {self.prior_components!r}.")
         if not isinstance(self.classes, int) or self.classes < 0:
             raise ValueError(f"classes must be 0 (no conditioning) or a positive number, got {self.classes!r}.")
+        if not isinstance(self.codebook, int) or isinstance(self.codebook, bool) or self.codebook < 0:
+            raise ValueError(f"codebook must be 0 (continuous codes) or a positive number of entries, got {self.codebook!r}.")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}.")
 

@@ -39,8 +39,8 @@ class DecoderGraph(nn.Module):
 
 
 class EncoderGraph(nn.Module):
-    """images (N, 1, 28, 28) in [0, 1] -> the code (N, latent_dim); for a VAE the posterior's
-    (mu, logvar), each (N, latent_dim). The input checks of `encode` stay in Python: a graph has no
+    """images (N, 1, 28, 28) in [0, 1] -> the code (N, latent_dim) (a VQ-VAE's snapped to its codebook);
+    for a VAE the posterior's (mu, logvar), each (N, latent_dim). The input checks of `encode` stay in Python: a graph has no
     room for a message."""
 
     def __init__(self, model: Autoencoder):
@@ -49,6 +49,8 @@ class EncoderGraph(nn.Module):
 
     def forward(self, x: torch.Tensor):
         h = self.model.encoder(x)
+        if self.model.discrete:
+            return self.model.quantize(h)[0]  # each vector snapped to its codebook entry, as `encode` does
         return self.model.to_posterior(h) if self.model.variational else h
 
 

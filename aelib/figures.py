@@ -10,6 +10,7 @@ import torch
 from aelib.images import floats, sheet
 from aelib.judge import CONFIDENT
 from aelib.latent import LatentMap, tile
+from aelib.metrics import perplexity
 from aelib.models import PIXELS
 
 # Ten distinct, colour-blind-friendly hues (Plotly's D3 palette), one per class.
@@ -189,6 +190,69 @@ def kl_bars(kl, threshold: float, height: int = 320) -> go.Figure:
     return fig
 
 
+def code_grid(grid, codebook: int, selected: tuple[int, int] | None = None, height: int = 300) -> go.Figure:
+    """A VQ-VAE's grid of codebook entries (7, 7) as a picture: each cell coloured and labelled by its entry
+    number, `selected` (row, col) outlined. A click on a cell selects its invisible point, whose x is the
+    column and y the row."""
+    g = _array(grid).astype(int)
+    rows, cols = g.shape
+    fig = go.Figure(go.Heatmap(z=g, colorscale="Turbo", zmin=0, zmax=codebook - 1, showscale=False,
+                               text=g, texttemplate="%{text}", textfont=dict(size=13), hoverinfo="skip", xgap=2, ygap=2))
+    ys, xs = np.mgrid[0:rows, 0:cols]
+    fig.add_trace(go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="markers", name=CLICK_GRID, showlegend=False,
+                             marker=dict(size=34, symbol="square", opacity=0), customdata=g.ravel(),
+                             hovertemplate="row %{y}, column %{x}: entry %{customdata}<extra></extra>"))
+    if selected is not None:
+        r, c = selected
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="#ff5252", width=4))
+    fig.update_layout(height=height, width=height, margin=dict(l=0, r=0, t=0, b=0), dragmode=False,
+                      clickmode="event+select", plot_bgcolor="white",
+                      xaxis=dict(visible=False, constrain="domain"),
+                      yaxis=dict(visible=False, scaleanchor="x", autorange="reversed", constrain="domain"))
+    return fig
+
+
+def mark_patch(fig: go.Figure, row: int, col: int, size: int, color: str = "#ff5252") -> go.Figure:
+    """Outline the size x size pixels of a picture drawn by `image` that cell (row, col) of a coarser grid covers."""
+    fig.add_shape(type="rect", x0=col * size - 0.5, x1=(col + 1) * size - 0.5, y0=row * size - 0.5,
+                  y1=(row + 1) * size - 0.5, line=dict(color=color, width=2))
+    return fig
+
+
+def entry_palette(images, current: int, cols: int = 16, height: int = 440) -> go.Figure:
+    """The same digit with each codebook entry in turn in one cell (K, 1, 28, 28), tiled `cols` a row, each
+    labelled with its entry number and `current` outlined. Clicking a tile selects its point, whose
+    customdata is the entry."""
+    pics = torch.as_tensor(_pictures(images, 3))
+    n = len(pics)
+    rows = -(-n // cols)
+    fig = image(tile(torch.cat([pics, torch.zeros(rows * cols - n, *pics.shape[1:])]), rows, cols), height=height)
+    label_tiles(fig, [str(k) for k in range(n)], cols)
+    r, c = divmod(current, cols)
+    fig.add_shape(type="rect", x0=c * 28 - 0.5, x1=c * 28 + 27.5, y0=r * 28 - 0.5, y1=r * 28 + 27.5,
+                  line=dict(color="#ff5252", width=3))
+    centres = [(k % cols * 28 + 13.5, k // cols * 28 + 13.5) for k in range(n)]
+    fig.add_trace(go.Scatter(x=[x for x, _ in centres], y=[y for _, y in centres], mode="markers", name=CLICK_GRID,
+                             showlegend=False, customdata=list(range(n)), marker=dict(size=18, symbol="square", opacity=0),
+                             hovertemplate="entry %{customdata}<extra></extra>"))
+    fig.update_layout(dragmode=False, clickmode="event+select")
+    return fig
+
+
+def codebook_usage(counts, height: int = 300) -> go.Figure:
+    """How often each codebook entry is picked, most used first, with the perplexity (exp of the entropy of
+    the usage: how many entries the codes really draw on) in the title."""
+    c = _array(counts).astype(float)
+    order = np.argsort(-c, kind="stable")
+    fig = go.Figure(go.Bar(x=[str(k) for k in order], y=c[order] / c.sum() * 100, marker_color=PALETTE[0],
+                           hovertemplate="entry %{x}: %{y:.2f}% of the cells<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+                      title=f"{int((c > 0).sum())} of {len(c)} entries used, perplexity {perplexity(torch.as_tensor(c)):.1f}",
+                      xaxis=dict(title="codebook entry, most used first", type="category", showticklabels=False),
+                      yaxis=dict(title="% of the test set's cells", rangemode="tozero"))
+    return fig
+
+
 def image(img, height: int = 280, title: str | None = None) -> go.Figure:
     """A grey-level image (H, W) or (1, H, W), uint8 or in [0, 1], drawn white-on-black like MNIST,
     without axes, at a fixed size with the image's own aspect (draw it at its own width)."""
@@ -209,10 +273,11 @@ def image(img, height: int = 280, title: str | None = None) -> go.Figure:
 def label_tiles(fig: go.Figure, texts: list[str], cols: int, tile: int = 28,
                 colours: list[str] | None = None) -> go.Figure:
     """Write a short text in the top-left corner of each tile of a sheet drawn by `image`, row by row."""
-    for i, text in enumerate(texts):
-        r, c = divmod(i, cols)
-        fig.add_annotation(x=c * tile - 0.5, y=r * tile - 0.5, text=text, showarrow=False, xanchor="left",
-                           yanchor="top", font=dict(size=11, color=(colours or ["#ffd54f"] * len(texts))[i]))
+    colours = colours or ["#ffd54f"] * len(texts)
+    # All at once: one add_annotation per tile copies the growing list each time, seconds for a hundred tiles.
+    fig.update_layout(annotations=[*fig.layout.annotations, *(
+        dict(x=i % cols * tile - 0.5, y=i // cols * tile - 0.5, text=text, showarrow=False, xanchor="left",
+             yanchor="top", font=dict(size=11, color=colours[i])) for i, text in enumerate(texts))])
     return fig
 
 
@@ -264,24 +329,28 @@ def image_rows(
 def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: int = 340,
                reference: list[dict] | None = None, reference_name: str = "") -> go.Figure:
     """Training curves against epochs: train losses per progress event (lines), test losses per
-    evaluation (markers). VAEs get a second panel with the KL term, whose scale differs.
+    evaluation (markers). VAEs get a second panel with the KL term, whose scale differs; VQ-VAEs one with
+    their codebook's perplexity.
     `reference`: another run's test metrics per evaluation (a checkpoint's history), drawn in grey
     as `reference_name` to compare against; with no steps or evals yet, the chart shows it alone."""
     per_pixel = not variational  # AEs are judged in BCE per pixel, VAEs in nats per image
     unit = float(PIXELS) if per_pixel else 1.0
-    cols = 2 if variational else 1
+    discrete = any("perplexity" in s for s in [*steps, *evals])  # a VQ-VAE: how much of its codebook it uses
+    cols = 2 if variational or discrete else 1
     fig = make_subplots(rows=1, cols=cols, horizontal_spacing=0.12, subplot_titles=(
         ("loss and reconstruction (nats/image)", "KL divergence (nats/image)") if variational
+        else ("reconstruction (BCE per pixel)", "codebook perplexity (entries in use)") if discrete
         else ("reconstruction (BCE per pixel)",)))
-    series = [("loss", "loss", "#1f77b4", 1)] + ([("recon", "reconstruction", "#2ca02c", 1),
-                                                  ("kl", "KL", "#d62728", 2)] if variational else [])
-    for key, name, color, col in series:
+    series = [("loss", "loss", "#1f77b4", 1, unit)] + (
+        [("recon", "reconstruction", "#2ca02c", 1, unit), ("kl", "KL", "#d62728", 2, unit)] if variational
+        else [("perplexity", "perplexity", "#9467bd", 2, 1.0)] if discrete else [])
+    for key, name, color, col, per in series:
         fig.add_trace(go.Scatter(
-            x=[s["epoch"] for s in steps if key in s], y=[s[key] / unit for s in steps if key in s],
+            x=[s["epoch"] for s in steps if key in s], y=[s[key] / per for s in steps if key in s],
             mode="lines", name=f"train {name}", line=dict(color=color, width=1.5), opacity=0.6,
         ), row=1, col=col)
         fig.add_trace(go.Scatter(
-            x=[e["epoch"] for e in evals if key in e], y=[e[key] / unit for e in evals if key in e],
+            x=[e["epoch"] for e in evals if key in e], y=[e[key] / per for e in evals if key in e],
             mode="lines+markers", name=f"test {name}", line=dict(color=color, width=3, dash="dot"),
             marker=dict(size=9, symbol="diamond"),
         ), row=1, col=col)

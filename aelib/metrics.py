@@ -48,6 +48,24 @@ def kl_per_dimension(model: Autoencoder, images: torch.Tensor, batch_size: int =
     return total / len(images)
 
 
+@torch.no_grad()
+def code_usage(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """How many times a VQ-VAE picks each codebook entry over the grids of uint8 `images`: (K,) counts."""
+    if not model.discrete:
+        raise ValueError("codebook usage needs a VQ-VAE; this model's codes are not codebook entries.")
+    counts = torch.zeros(model.config.codebook, dtype=torch.long)
+    for i in range(0, len(images), batch_size):
+        index = model.codes(to_float(images[i : i + batch_size]))  # (n, 7, 7)
+        counts += torch.bincount(index.flatten(), minlength=model.config.codebook).cpu()
+    return counts
+
+
+def perplexity(counts: torch.Tensor) -> float:
+    """exp(entropy) of how often each entry is used: how many entries the codes really draw on (at most K)."""
+    p = counts.double() / counts.sum()
+    return float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
+
+
 def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Judge | None = None,
                        test_labels: torch.Tensor | None = None) -> dict[str, float]:
     """What a checkpoint records of its weights: the test metrics and, with a judge, how recognisable
@@ -58,6 +76,10 @@ def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Jud
         metrics["conditional_loss"] = round(evaluate(model, test_images, labels=test_labels)["loss"], 5)
     if model.conditional and judge is not None:
         metrics["asked_class"] = round(asked_class_share(model, judge), 4)
+    if model.discrete:
+        counts = code_usage(model, test_images)
+        metrics["perplexity"] = round(perplexity(counts), 2)  # over the whole test set, not per batch
+        metrics["entries_used"] = int((counts > 0).sum())
     if model.variational and model.prior is None:
         metrics["active_dims"] = int((kl_per_dimension(model, test_images) > ACTIVE_KL).sum())
     if judge is not None:

@@ -62,6 +62,7 @@ class Autoencoder(nn.Module):
     """
 
     variational = False
+    discrete = False  # True for VQ-VAEs, whose codes are grids of codebook entries (`codes`, `decode_codes`)
     conditional = False  # True for models whose encoder and decoder also take the class (`labels=`)
     metric = "bce_per_pixel"  # the unit the Keras seeds report: mean per-pixel BCE
 
@@ -417,6 +418,160 @@ class ConditionalVAE(VAE):
         return elbo_terms(recon, kl_standard_normal(mu, logvar), beta)
 
 
+class VectorQuantizer(nn.Module):
+    """A codebook of `size` vectors of `dim` numbers; each input vector is replaced by its nearest entry
+    (van den Oord, Vinyals & Kavukcuoglu, "Neural Discrete Representation Learning", NeurIPS 2017).
+
+    The entries are not trained by gradients: `update` moves each towards the mean of the vectors that
+    chose it, as exponential moving averages (the paper's appendix A.1). An entry that nothing has chosen
+    for a while restarts at a random input vector (as Jukebox does, Dhariwal et al. 2020), so the whole
+    codebook stays in use."""
+
+    DECAY = 0.99
+    DEAD = 1.0  # an entry chosen less than once per batch, on the moving average, restarts
+
+    def __init__(self, size: int, dim: int):
+        super().__init__()
+        self.size, self.dim = size, dim
+        self.register_buffer("embedding", torch.randn(size, dim))  # (K, D)
+        # Every entry starts "dead", so the first training step places the codebook on real encoder outputs.
+        self.register_buffer("usage", torch.zeros(size))  # moving average of how often each entry is chosen
+        self.register_buffer("sums", torch.zeros(size, dim))  # moving average of the vectors that chose it
+
+    def nearest(self, z: torch.Tensor) -> torch.Tensor:
+        """The index of the entry nearest each row of z: (M, D) -> (M,)."""
+        e = self.embedding.to(z.dtype)
+        distance = z.pow(2).sum(1, keepdim=True) - 2 * z @ e.t() + e.pow(2).sum(1)  # (M, K)
+        return distance.argmin(1)
+
+    def lookup(self, index: torch.Tensor) -> torch.Tensor:
+        """The entries at `index` (any shape, whole numbers in [0, size)): index.shape + (D,)."""
+        if index.is_floating_point() or index.dtype == torch.bool:
+            raise ValueError(f"codebook indices must be whole numbers, got dtype {index.dtype}.")
+        if index.numel() and (index.min() < 0 or index.max() >= self.size):
+            bad = index[(index < 0) | (index >= self.size)][0].item()
+            raise ValueError(f"a codebook index is a whole number from 0 to {self.size - 1}, got {bad}.")
+        return self.embedding[index.long()]
+
+    @torch.no_grad()
+    def update(self, z: torch.Tensor, index: torch.Tensor) -> None:
+        """Move the entries towards the rows of z (M, D) that chose them (index, (M,)); restart dead ones."""
+        onehot = F.one_hot(index, self.size).to(z.dtype)  # (M, K)
+        self.usage.mul_(self.DECAY).add_(onehot.sum(0), alpha=1 - self.DECAY)
+        self.sums.mul_(self.DECAY).add_(onehot.t() @ z, alpha=1 - self.DECAY)
+        alive = self.usage >= self.DEAD
+        self.embedding[alive] = self.sums[alive] / self.usage[alive].unsqueeze(1)
+        dead = (~alive).nonzero().squeeze(1)
+        if len(dead):
+            fresh = z[torch.randint(len(z), (len(dead),), device=z.device)]
+            self.embedding[dead] = fresh
+            self.sums[dead] = fresh * self.DEAD
+            self.usage[dead] = self.DEAD
+
+    def perplexity(self, index: torch.Tensor) -> torch.Tensor:
+        """exp(entropy) of how often each entry is chosen in `index`: the number of entries in real use."""
+        p = torch.bincount(index.flatten(), minlength=self.size).float() / index.numel()
+        return torch.exp(-(p * torch.log(p.clamp_min(1e-12))).sum())
+
+
+COMMITMENT = 0.25  # the weight of the commitment loss (the paper's β; it calls it robust from 0.1 to 2)
+
+
+class VQVAE(Autoencoder):
+    """A VQ-VAE (van den Oord, Vinyals & Kavukcuoglu, NeurIPS 2017): a convolutional encoder maps a digit
+    to a 7x7 grid of vectors, each replaced by its nearest codebook entry, and the decoder paints the digit
+    from those entries. The code is the grid's entries, flattened (latent_dim = 49 x entry size); `codes`
+    gives the grid of entry numbers and `decode_codes` paints any such grid."""
+
+    discrete = True
+    GRID = 7
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        cells = self.GRID * self.GRID
+        if config.codebook < 2 or config.latent_dim % cells:
+            raise ValueError(f"a VQ-VAE needs a codebook of at least 2 entries and latent_dim a multiple of {cells} "
+                             f"(its {self.GRID}x{self.GRID} grid of entries), got codebook {config.codebook} and "
+                             f"latent_dim {config.latent_dim}.")
+        d, w = config.latent_dim // cells, (config.hidden or (64,))[0]
+        self.entry_dim = d
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, w // 2, 4, stride=2, padding=1), nn.ReLU(),  # (N, w/2, 14, 14)
+            nn.Conv2d(w // 2, w, 4, stride=2, padding=1), nn.ReLU(),  # (N, w, 7, 7)
+            nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(w, d, 1),  # (N, d, 7, 7)
+            nn.Flatten(),  # (N, 49 d), before quantizing
+        )
+        self.quantizer = VectorQuantizer(config.codebook, d)
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, (d, self.GRID, self.GRID)),
+            nn.Conv2d(d, w, 3, padding=1), nn.ReLU(),  # (N, w, 7, 7)
+            nn.ConvTranspose2d(w, w // 2, 4, stride=2, padding=1), nn.ReLU(),  # (N, w/2, 14, 14)
+            nn.ConvTranspose2d(w // 2, 1, 4, stride=2, padding=1),  # (N, 1, 28, 28)
+        )
+        self._init_weights()
+
+    # The batch size as h.shape[0], not len(h): len() is a plain int, which pins an ONNX export to one batch size.
+    def _vectors(self, h: torch.Tensor) -> torch.Tensor:
+        n, cells = h.shape[0], self.GRID * self.GRID
+        return h.view(n, self.entry_dim, cells).transpose(1, 2).reshape(n * cells, self.entry_dim)  # (N*49, d)
+
+    def _flat(self, vectors: torch.Tensor, n: int) -> torch.Tensor:
+        cells = self.GRID * self.GRID
+        return vectors.view(n, cells, self.entry_dim).transpose(1, 2).reshape(n, cells * self.entry_dim)  # (N, 49 d)
+
+    def quantize(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder outputs (N, 49 d) -> their nearest entries (N, 49 d) and the entries' numbers (N, 7, 7)."""
+        index = self.quantizer.nearest(self._vectors(h))  # (N*49,)
+        n = h.shape[0]
+        return self._flat(self.quantizer.embedding[index].to(h.dtype), n), index.view(n, self.GRID, self.GRID)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.quantize(self.encoder(x))[0]  # (N, 49 d)
+
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        """The grid of codebook entry numbers of each image: (N, 1, 28, 28) -> (N, 7, 7) long."""
+        check_images(x)
+        return self.quantize(self.encoder(x))[1]
+
+    def embed(self, index: torch.Tensor) -> torch.Tensor:
+        """Grids of entry numbers (N, 7, 7) -> the codes they stand for (N, 49 d); refuses numbers outside
+        the codebook."""
+        index = torch.as_tensor(index)
+        if index.dim() != 3 or tuple(index.shape[1:]) != (self.GRID, self.GRID):
+            raise ValueError(f"expected grids of codebook indices of shape (N, {self.GRID}, {self.GRID}), "
+                             f"got {tuple(index.shape)}.")
+        index = index.to(self.quantizer.embedding.device)
+        return self._flat(self.quantizer.lookup(index).reshape(-1, self.entry_dim), len(index))
+
+    def decode_codes(self, index: torch.Tensor) -> torch.Tensor:
+        """Paint the digits of grids of entry numbers: (N, 7, 7) -> (N, 1, 28, 28) in [0, 1]."""
+        return self.decode(self.embed(index))
+
+    @torch.no_grad()
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n grids of entries drawn uniformly at random, as codes (n, 49 d). A VQ-VAE has no prior of its
+        own: the paper fits an autoregressive one (PixelCNN) over the grids afterwards, which this is not."""
+        index = torch.randint(self.config.codebook, (n, self.GRID, self.GRID), generator=generator)
+        return self.embed(index).cpu()
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Reconstruction (nats per image) and the commitment loss, which keeps the encoder's outputs near
+        the entries they chose; 'objective' adds them. Training also moves the entries (`VectorQuantizer.update`)."""
+        check_images(x)
+        h = self.encoder(add_noise(x, self.config.noise))  # (N, 49 d)
+        vectors = self._vectors(h)  # (N*49, d)
+        index = self.quantizer.nearest(vectors.detach())
+        q = self._flat(self.quantizer.embedding[index], len(x))  # (N, 49 d), the entries before this step moves them
+        if self.training:
+            self.quantizer.update(vectors.detach(), index)
+        commitment = (h - q).pow(2).sum() / len(x)
+        recon = bce_nats(self.decoder(h + (q - h).detach()), x)  # straight-through: the decoder's gradient goes to h
+        return {"loss": recon, "recon": recon, "commitment": commitment, "objective": recon + COMMITMENT * commitment,
+                "perplexity": self.quantizer.perplexity(index)}
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -424,5 +579,5 @@ def count_parameters(model: nn.Module) -> int:
 __all__ = [
     "Autoencoder", "VAE", "MixturePrior", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
     "DenoisingConvAE", "ConvNetVAE", "ConditionalVAE", "check_images", "add_noise", "count_parameters", "kl_standard_normal",
-    "kl_mixture",
+    "kl_mixture", "VQVAE", "VectorQuantizer",
 ]

@@ -9,7 +9,7 @@ import torch
 
 from aelib.config import ModelConfig, TrainConfig
 from aelib.models import (
-    Autoencoder, ConditionalVAE, ConvNetVAE, ConvVAE, DenoisingConvAE, KerasConvAE, MLPAE, MLPVAE, ReluLatentMLPAE,
+    Autoencoder, ConditionalVAE, ConvNetVAE, ConvVAE, DenoisingConvAE, KerasConvAE, MLPAE, MLPVAE, ReluLatentMLPAE, VQVAE,
 )
 
 
@@ -166,6 +166,17 @@ register(Preset(
     "Framework\", ICLR 2017): a dense VAE 784-256-10 whose KL term weighs β times (4 by default; the Train "
     "page and `--beta` set it). A larger β leaves fewer code dimensions in use, each a tidier factor of the "
     "digits, at the cost of blurrier reconstructions.",
+))
+register(Preset(
+    "vq-vae", VQVAE,
+    ModelConfig("vq-vae", latent_dim=7 * 7 * 16, hidden=(64,), codebook=128),
+    TrainConfig(epochs=10, batch_size=128, lr=1e-3, schedule="cosine"),
+    None, "VQ-VAE (van den Oord, Vinyals & Kavukcuoglu, \"Neural Discrete Representation Learning\", NeurIPS "
+    "2017): a convolutional encoder turns a digit into a 7x7 grid of vectors, each replaced by the nearest of "
+    "128 codebook entries (16 numbers each), and a convolutional decoder paints the digit from them. The "
+    "entries follow their vectors as moving averages, with the paper's commitment loss (0.25) and "
+    "straight-through gradients. Its code is 49 whole numbers: the discrete codes the best image models use.",
+    latent_fixed=True,
 ))
 register(Preset(
     "vae-2d-mixture", MLPVAE,

@@ -35,7 +35,10 @@ mode = c3.radio("Draw codes from", modes, horizontal=True, key="gen:mode",
 per_class = ClassGaussians(lmap.codes, lmap.labels, len(names)) if mode != modes[0] else None
 samples = draw(model, side * side, seed, per_class, judge)
 st.markdown(f"**{side * side} codes drawn from {mode}, decoded by `{choice}`** ({model.latent_dim} numbers each)")
-if not model.variational and per_class is None:
+if model.discrete and per_class is None:
+    st.caption("This is a VQ-VAE, which has no prior of its own: each of the 49 cells gets a random codebook entry, "
+               "and the cells do not agree on a digit. The page 'A code of whole numbers' shows why.")
+elif not model.variational and per_class is None:
     st.caption("This is a plain autoencoder: nothing in its training made its codes follow N(0, I), so "
                "expect smudges where the random codes fall outside the region it uses. See the comparison below.")
 left, right = st.columns([3, 2], gap="large")

@@ -29,7 +29,7 @@ length = st.radio("Length", ["quick", "recipe"], horizontal=True, disabled=busy,
                   format_func={"quick": f"A quick first look: {quick} epoch{'s' if quick > 1 else ''}",
                                "recipe": f"The full recipe: {r.epochs} epochs"}.get)
 c1, c2, c3, c4 = st.columns(4)
-latent = c1.number_input("Latent size", 1, 64, p.config.latent_dim, disabled=busy or p.latent_fixed,
+latent = c1.number_input("Latent size", 1, max(64, p.config.latent_dim), p.config.latent_dim, disabled=busy or p.latent_fixed,
                          key=f"train:{preset}:latent",
                          help="Fixed by this architecture." if p.latent_fixed else "2 gives a map you can explore.")
 epochs = c2.number_input("Epochs", 1, 200, quick if length == "quick" else r.epochs, disabled=busy,

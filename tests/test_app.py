@@ -297,6 +297,16 @@ def test_train_page_opens_on_a_quick_2d_run_and_says_how_long_it_takes(with_data
     assert _seconds(full) > 20 * _seconds(quick)  # 60 epochs against one, at the same measured speed
 
 
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_train_page_opens_on_every_preset_with_its_own_settings(preset, with_data):
+    at = app()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train:preset").set_value(preset).run()
+    assert not at.exception  # the conv AEs' and the VQ-VAE's fixed codes are longer than a chosen one may be
+    latent = at.number_input(key=f"train:{preset}:latent")
+    assert latent.value == PRESETS[preset].config.latent_dim and latent.disabled == PRESETS[preset].latent_fixed
+
+
 def test_train_page_shows_the_curve_to_beat_before_start(with_data):
     at = app()
     at.switch_page("pages/train.py").run()
@@ -640,3 +650,55 @@ def test_neighbourhood_maps_compute_once_then_come_from_the_disk(with_data, tmp_
     at.radio(key="nb:method").set_value("pca").run()
     at.radio(key="nb:method").set_value("tsne").run()
     assert calls == ["tsne"]  # the second time from the disk
+
+
+# --- VQ-VAE --------------------------------------------------------------------------------------------
+
+def _grid(at, key: str) -> list[list[int]]:
+    """The entry numbers of the code grid drawn with `key` (Plotly sends arrays packed as base64)."""
+    import base64
+
+    import numpy as np
+
+    z = json.loads(chart(at, key))["data"][0]["z"]
+    if isinstance(z, dict):
+        z = np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape([int(v) for v in z["shape"].split(",")])
+    return np.asarray(z).tolist()
+
+
+def test_codebook_page_edits_a_cell_and_shows_the_digit_change(with_data):
+    at = app()
+    at.switch_page("pages/codebook.py").run()
+    assert not at.exception and at.selectbox(key="vq:model").value == "vq-vae.pt"
+    own = _grid(at, "vq:vq-vae.pt:0:grid")
+    assert len(own) == 7 and all(len(r) == 7 for r in own)  # the 7x7 grid of entry numbers
+    assert any("0 of 49 cells changed" in c.value for c in at.caption)
+    entry = next(n for n in at.number_input if n.key.startswith("vq:vq-vae.pt:0:entry:"))
+    row, col = (int(v) for v in entry.key.split(":")[-2:])
+    assert entry.value == own[row][col]  # the cell's own entry
+    before = chart(at, "vq:as edited")
+    entry.set_value((own[row][col] + 1) % 128).run()
+    assert not at.exception and any("1 of 49 cells changed" in c.value for c in at.caption)
+    assert _grid(at, "vq:vq-vae.pt:0:grid")[row][col] == (own[row][col] + 1) % 128
+    assert chart(at, "vq:as edited") != before  # the digit decoded from the edited grid changed
+    at.button(key="vq:reset").click().run()
+    assert any("0 of 49 cells changed" in c.value for c in at.caption)
+    usage = json.loads(chart(at, "vq:usage"))
+    assert "perplexity" in usage["layout"]["title"]["text"] and len(usage["data"][0]["x"]) == 128
+    assert chart(at, "vq:random") is not None and any("out of scope" in c.value for c in at.caption)
+    at.number_input(key="vq:index").set_value(3).run()
+    assert not at.exception and _grid(at, "vq:vq-vae.pt:3:grid") != own
+
+
+def test_train_page_trains_a_vq_vae_with_its_perplexity_live(with_data, own_checkpoints):
+    at = _train_page("vq-vae", 1)
+    at.button(key="train:start").click().run()
+    _until_finished(at)
+    job = at.session_state["job"]
+    assert not at.exception and job.state == "done" and job.view().evals[-1]["perplexity"] > 1
+    loss = json.loads(chart(at, "train:loss"))
+    assert "codebook perplexity (entries in use)" in [a["text"] for a in loss["layout"]["annotations"]]
+    at.text_input(key="train:name").set_value("my-vq")
+    at.button(key="train:save").click().run()
+    metrics = aelib.read_metadata(own_checkpoints / "trained" / "my-vq.pt")["test_metrics"]
+    assert 1 < metrics["perplexity"] <= 128 and metrics["entries_used"] <= 128

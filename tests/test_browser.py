@@ -390,8 +390,8 @@ def test_uploading_checkpoints_a_trap_and_a_good_one(session, checkpoints, tmp_p
     page.screenshot(path=SHOTS / "upload-checkpoint.png")
 
 
-@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Compare", "Ask for a digit", "What each number means", "Neighbourhood maps",
-                                  "Latent arithmetic", "Presets"])
+@pytest.mark.parametrize("name", ["Generate", "Reconstruct & denoise", "Compare", "Ask for a digit", "What each number means",
+                                  "Neighbourhood maps", "Latent arithmetic", "A code of whole numbers", "Presets"])
 def test_other_pages_open(session, name):
     page = session
     B.goto_page(page, name)
@@ -400,3 +400,47 @@ def test_other_pages_open(session, name):
     no_exception(page)
     assert page.locator("h1").first.inner_text()
     page.screenshot(path=SHOTS / f"{name.split()[0].lower()}.png")
+
+
+def _chart_point(page, chart: int, x: float, y: float) -> tuple[float, float]:
+    """Where the point (x, y) of the `chart`-th Plotly chart of the page lies, in page pixels."""
+    return tuple(page.evaluate("""([i, x, y]) => { const el = [...document.querySelectorAll('.js-plotly-plot')][i];
+        const L = el._fullLayout, r = el.getBoundingClientRect();
+        return [r.left + L.xaxis._offset + L.xaxis.l2p(x), r.top + L.yaxis._offset + L.yaxis.l2p(y)]; }""", [chart, x, y]))
+
+
+def _entry_field(page):
+    page.wait_for_function("document.querySelectorAll('[data-testid=stNumberInput]').length === 3")  # no stale one
+    return page.get_by_label(page.locator("label").filter(has_text="Codebook entry").inner_text(), exact=True)
+
+
+def test_vq_vae_grid_a_cell_clicked_then_an_entry_clicked_changes_the_digit(session, server):
+    page = session.context.browser.new_page(viewport={"width": 1280, "height": 2000})  # the whole page at once
+    try:
+        page.goto(server.url + "/codebook")
+        page.get_by_text("Grids drawn at random").wait_for(timeout=90_000)
+        B.settle(page, timeout=60_000)
+        no_exception(page)
+        page.screenshot(path=SHOTS / "codebook.png")
+        # Charts in order: the digit, its reconstruction, the code grid, the edited digit, the palette.
+        page.mouse.click(*_chart_point(page, 2, 5, 1))  # row 1, column 5
+        page.get_by_text("Codebook entry in row 1, column 5").wait_for(timeout=30_000)
+        B.settle(page)
+        before = _entry_field(page).input_value()
+        new = (int(before) + 37) % 128
+        page.mouse.click(*_chart_point(page, 4, new % 16 * 28 + 14, new // 16 * 28 + 14))  # that entry's tile
+        page.get_by_text("1 of 49 cells changed").wait_for(timeout=30_000)
+        B.settle(page)
+        assert _entry_field(page).input_value() == str(new)
+        no_exception(page)
+        page.screenshot(path=SHOTS / "codebook-edited.png")
+        field = _entry_field(page)
+        field.fill("500")  # past the codebook: the field refuses it and keeps the last good entry
+        field.press("Enter")
+        page.wait_for_timeout(1000)
+        B.settle(page)
+        assert page.get_by_text("1 of 49 cells changed").count() == 1
+        no_exception(page)
+        page.screenshot(path=SHOTS / "codebook-out-of-range.png")
+    finally:
+        page.close()

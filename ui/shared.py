@@ -18,7 +18,7 @@ from aelib.data import data_root, load_split
 from aelib.judge import Judge, decoder_map, load_judge, prior_recognisability, recognisability
 from aelib.arithmetic import PROPERTIES, attribute_vector, class_vector, property_change
 from aelib.latent import LatentMap, interpolate, manifold
-from aelib.metrics import kl_per_dimension
+from aelib.metrics import code_usage, kl_per_dimension
 from aelib.models import Autoencoder
 
 # The server decodes small batches for many sessions at once, next to a training process: one
@@ -91,6 +91,13 @@ def kl_dims(path: Path) -> torch.Tensor | None:
     """The mean KL of each code dimension of the VAE at `path` over the test set, or None without the data."""
     lmap = latent_map(path)
     return None if lmap is None else kl_per_dimension(model(path), lmap.images)
+
+
+@by_mtime("Counting the codebook entries of the 10,000 test digits…", max_entries=32)
+def code_counts(path: Path) -> torch.Tensor | None:
+    """How often the VQ-VAE at `path` picks each codebook entry over the test set's grids, or None without the data."""
+    lmap = latent_map(path)
+    return None if lmap is None else code_usage(model(path), lmap.images)
 
 
 @by_mtime(max_entries=64)

@@ -9,6 +9,8 @@ from aelib.presets import Preset
 
 def prior_name(model: Autoencoder) -> str:
     """The prior a model's random codes come from, as a caption names it."""
+    if model.discrete:
+        return "grids of codebook entries drawn uniformly at random"
     k = model.config.prior_components if model.variational else 0
     return f"its learned prior, a mixture of {k} Gaussians" if k else "the prior N(0, I)"
 
@@ -31,6 +33,8 @@ def job_message(view: JobView) -> str:
 
 def kind(preset: Preset) -> str:
     """What sort of model a preset builds, in a word or three."""
+    if preset.model_class.discrete:
+        return "VQ-VAE"
     if not preset.variational:
         return "AE"
     return "VAE, learned prior" if preset.config.prior_components else "VAE"
