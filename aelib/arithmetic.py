@@ -7,7 +7,7 @@ import torch
 
 from aelib.data import to_float
 from aelib.latent import decode, encode_dataset
-from aelib.models import Autoencoder
+from aelib.models import Autoencoder, check_index
 
 CLASSES = 10  # MNIST's digits and Fashion-MNIST's garments alike
 TAIL = 0.25  # an attribute vector compares the top and bottom quarter of the digits by the property
@@ -51,9 +51,7 @@ def attribute_vector(codes: torch.Tensor, values: torch.Tensor, tail: float = TA
 
 
 def check_class(c: int) -> int:
-    if not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < CLASSES:
-        raise ValueError(f"a class is a whole number from 0 to {CLASSES - 1}, got {c!r}.")
-    return c
+    return int(check_index(c, CLASSES, "class"))
 
 
 def class_vector(codes: torch.Tensor, labels: torch.Tensor, source: int, target: int) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from aelib.latent import _device, _model_input
-from aelib.models import Autoencoder
+from aelib.models import Autoencoder, check_index
 
 
 def check_discrete(model: Autoencoder) -> None:
@@ -26,12 +26,9 @@ def set_cell(model: Autoencoder, grid: torch.Tensor, row: int, col: int, entry: 
     """A copy of `grid` (7, 7) with the cell at (row, col) set to codebook `entry`; refuses a cell outside the grid
     or an entry outside the codebook."""
     check_discrete(model)
-    side, size = model.GRID, model.config.codebook
-    for name, v, top in (("row", row, side), ("column", col, side), ("codebook entry", entry, size)):
-        if isinstance(v, bool) or int(v) != v or not 0 <= v < top:
-            raise ValueError(f"a {name} is a whole number from 0 to {top - 1}, got {v!r}.")
+    row, col = (int(check_index(v, model.GRID, name)) for v, name in ((row, "row"), (col, "column")))
     new = torch.as_tensor(grid).clone()
-    new[int(row), int(col)] = int(entry)
+    new[row, col] = int(check_index(entry, model.config.codebook, "codebook entry"))
     return new
 
 

@@ -247,7 +247,7 @@ def codebook_usage(counts, height: int = 300) -> go.Figure:
     fig = go.Figure(go.Bar(x=[str(k) for k in order], y=c[order] / c.sum() * 100, marker_color=PALETTE[0],
                            hovertemplate="entry %{x}: %{y:.2f}% of the cells<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
-                      title=f"{int((c > 0).sum())} of {len(c)} entries used, perplexity {perplexity(torch.as_tensor(c)):.1f}",
+                      title=f"{int((c > 0).sum())} of {len(c)} entries used, perplexity {float(perplexity(torch.as_tensor(c))):.1f}",
                       xaxis=dict(title="codebook entry, most used first", type="category", showticklabels=False),
                       yaxis=dict(title="% of the test set's cells", rangemode="tozero"))
     return fig

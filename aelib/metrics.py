@@ -6,7 +6,7 @@ import torch
 
 from aelib.data import to_float
 from aelib.judge import Judge, asked_class_share, prior_recognisability
-from aelib.models import PIXELS, Autoencoder
+from aelib.models import PIXELS, Autoencoder, perplexity
 
 
 @torch.no_grad()
@@ -60,12 +60,6 @@ def code_usage(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000)
     return counts
 
 
-def perplexity(counts: torch.Tensor) -> float:
-    """exp(entropy) of how often each entry is used: how many entries the codes really draw on (at most K)."""
-    p = counts.double() / counts.sum()
-    return float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
-
-
 def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Judge | None = None,
                        test_labels: torch.Tensor | None = None) -> dict[str, float]:
     """What a checkpoint records of its weights: the test metrics and, with a judge, how recognisable
@@ -78,7 +72,7 @@ def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Jud
         metrics["asked_class"] = round(asked_class_share(model, judge), 4)
     if model.discrete:
         counts = code_usage(model, test_images)
-        metrics["perplexity"] = round(perplexity(counts), 2)  # over the whole test set, not per batch
+        metrics["perplexity"] = round(float(perplexity(counts)), 2)  # over the whole test set, not per batch
         metrics["entries_used"] = int((counts > 0).sum())
     if model.variational and model.prior is None:
         metrics["active_dims"] = int((kl_per_dimension(model, test_images) > ACTIVE_KL).sum())

@@ -27,6 +27,22 @@ def check_images(x: torch.Tensor) -> None:
         raise ValueError(f"expected float images in [0, 1], got dtype {x.dtype}; divide uint8 images by 255.")
 
 
+def check_index(values, size: int, name: str) -> torch.Tensor:
+    """`values` (a whole number, or a tensor of them) as a long tensor, when each lies in [0, size); otherwise
+    a ValueError in one rule for classes and codebook entries alike: "a class is a whole number from 0 to 9"."""
+    rule = f"a {name} is a whole number from 0 to {size - 1}"
+    try:
+        t = torch.as_tensor(values)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{rule}, got {values!r}.") from None
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise ValueError(f"{rule}, got {values!r}." if t.dim() == 0 else f"{rule}, got a tensor of {t.dtype}.")
+    bad = t[(t < 0) | (t >= size)]
+    if bad.numel():
+        raise ValueError(f"{rule}, got {bad.flatten()[0].item()}.")
+    return t.long()
+
+
 def add_noise(x: torch.Tensor, noise: float, seed: int | None = None) -> torch.Tensor:
     """S4's corruption: clip(x + noise * N(0, 1), 0, 1). With `seed`, the same noise every time."""
     if noise <= 0:
@@ -379,12 +395,9 @@ class ConditionalVAE(VAE):
         """Class labels (n,) as one-hot rows (n, classes); None stays None (no class given)."""
         if labels is None:
             return None
-        labels = torch.as_tensor(labels, device=device).long().reshape(-1)
+        labels = check_index(labels, self.config.classes, "class").to(device).reshape(-1)
         if len(labels) != n:
             raise ValueError(f"expected one class per image or code ({n}), got {len(labels)}.")
-        if len(labels) and (labels.min() < 0 or labels.max() >= self.config.classes):
-            bad = labels[(labels < 0) | (labels >= self.config.classes)][0].item()
-            raise ValueError(f"a class is a whole number from 0 to {self.config.classes - 1}, got {bad}.")
         return F.one_hot(labels, self.config.classes).float()
 
     def posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -446,12 +459,7 @@ class VectorQuantizer(nn.Module):
 
     def lookup(self, index: torch.Tensor) -> torch.Tensor:
         """The entries at `index` (any shape, whole numbers in [0, size)): index.shape + (D,)."""
-        if index.is_floating_point() or index.dtype == torch.bool:
-            raise ValueError(f"codebook indices must be whole numbers, got dtype {index.dtype}.")
-        if index.numel() and (index.min() < 0 or index.max() >= self.size):
-            bad = index[(index < 0) | (index >= self.size)][0].item()
-            raise ValueError(f"a codebook index is a whole number from 0 to {self.size - 1}, got {bad}.")
-        return self.embedding[index.long()]
+        return self.embedding[check_index(index, self.size, "codebook index")]
 
     @torch.no_grad()
     def update(self, z: torch.Tensor, index: torch.Tensor) -> None:
@@ -469,9 +477,15 @@ class VectorQuantizer(nn.Module):
             self.usage[dead] = self.DEAD
 
     def perplexity(self, index: torch.Tensor) -> torch.Tensor:
-        """exp(entropy) of how often each entry is chosen in `index`: the number of entries in real use."""
-        p = torch.bincount(index.flatten(), minlength=self.size).float() / index.numel()
-        return torch.exp(-(p * torch.log(p.clamp_min(1e-12))).sum())
+        """The perplexity of the entries chosen in `index` (see `perplexity`)."""
+        return perplexity(torch.bincount(index.flatten(), minlength=self.size))
+
+
+def perplexity(counts: torch.Tensor) -> torch.Tensor:
+    """exp(entropy) of how often each codebook entry is used (counts, (K,)): how many entries the codes
+    really draw on, K when all are used equally, 1 when one is used alone."""
+    p = counts.double() / counts.sum()
+    return torch.exp(-(p * torch.log(p.clamp_min(1e-300))).sum()).float()
 
 
 COMMITMENT = 0.25  # the weight of the commitment loss (the paper's β; it calls it robust from 0.1 to 2)
@@ -579,5 +593,5 @@ def count_parameters(model: nn.Module) -> int:
 __all__ = [
     "Autoencoder", "VAE", "MixturePrior", "MLPAE", "ReluLatentMLPAE", "MLPVAE", "ConvVAE", "KerasConvAE",
     "DenoisingConvAE", "ConvNetVAE", "ConditionalVAE", "check_images", "add_noise", "count_parameters", "kl_standard_normal",
-    "kl_mixture", "VQVAE", "VectorQuantizer",
+    "kl_mixture", "VQVAE", "VectorQuantizer", "check_index",
 ]

@@ -40,7 +40,7 @@ def test_perplexity_counts_the_entries_in_real_use():
     q = VectorQuantizer(8, 2)
     assert q.perplexity(torch.tensor([0, 1, 2, 3])).item() == pytest.approx(4)
     assert q.perplexity(torch.tensor([5, 5, 5])).item() == pytest.approx(1)
-    assert perplexity(torch.tensor([10, 10, 0, 0])) == pytest.approx(2)
+    assert float(perplexity(torch.tensor([10, 10, 0, 0]))) == pytest.approx(2)
 
 
 def test_the_code_is_the_grid_of_entries_and_decodes_the_same_either_way(vq):
@@ -56,7 +56,7 @@ def test_a_codebook_index_out_of_range_is_refused(vq):
     grid[0, 2, 3] = vq.config.codebook
     with pytest.raises(ValueError, match=r"a codebook index is a whole number from 0 to 127, got 128"):
         vq.decode_codes(grid)
-    with pytest.raises(ValueError, match="whole numbers"):
+    with pytest.raises(ValueError, match="whole number from 0 to 127, got a tensor of torch.float32"):
         vq.decode_codes(torch.zeros(1, 7, 7))
     with pytest.raises(ValueError, match=r"shape \(N, 7, 7\)"):
         vq.decode_codes(torch.zeros(1, 6, 7, dtype=torch.long))

@@ -163,3 +163,13 @@ def test_samples_come_from_the_prior_the_model_learned():
     assert torch.equal(z, sample_prior(model, 500, seed=0)[0])
     plain = build("vae", seed=0, latent_dim=3)  # N(0, I) without a learned prior
     assert sample_prior(plain, 5000, seed=0)[0].std().item() == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("bad, shown", [(10, "10"), (-1, "-1"), (2.0, "2.0"), (True, "True"), ("3", "'3'"),
+                                        (torch.tensor([3, 12, 40]), "12"), (torch.tensor([0.5]), "a tensor of torch.float32")])
+def test_one_rule_refuses_a_class_or_entry_out_of_range(bad, shown):
+    from aelib.models import check_index
+
+    with pytest.raises(ValueError, match=re.escape(f"a class is a whole number from 0 to 9, got {shown}.")):
+        check_index(bad, 10, "class")
+    assert check_index(torch.tensor([0, 9]), 10, "class").tolist() == [0, 9]

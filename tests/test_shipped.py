@@ -144,7 +144,7 @@ def test_the_vq_vae_meets_its_targets(data_root):
     images, _ = load_split("mnist", "test", root=data_root)
     assert evaluate(model, images)["bce_per_pixel"] <= 0.080
     counts = code_usage(model, images)
-    assert perplexity(counts) == pytest.approx(model.metadata["test_metrics"]["perplexity"], abs=0.01)
+    assert float(perplexity(counts)) == pytest.approx(model.metadata["test_metrics"]["perplexity"], abs=0.01)
     assert perplexity(counts) > 0.5 * model.config.codebook  # most of the codebook in real use
     judge = load_judge(ROOT / "checkpoints" / "judges" / "mnist.pt")
     uniform = prior_recognisability(model, judge, 2000)["confident_share"]
