@@ -191,7 +191,7 @@ class Trainer:
                         f"{self.epochs_done:.2f} after {self.elapsed:.1f} s."))
                     return
         yield self._event("done", test=self.history[-1] if self.history else None,
-                          message=f"Finished {self.config.epochs} epochs in {self.elapsed:.1f} s.")
+                          message=f"Finished {self.config.epochs} epoch{'s' if self.config.epochs != 1 else ''} in {self.elapsed:.1f} s.")
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, bool, bool]]:
         """Every training batch of the run (images, labels), with whether a progress report and an

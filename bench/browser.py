@@ -304,7 +304,7 @@ def train_in_app(page, preset: str, epochs: int, timeout: float = 600) -> float:
     set_number(page, "Epochs", epochs)
     settle(page)
     page.get_by_role("button", name="Start training").click()
-    done = page.get_by_text(re.compile(r"Finished \d+ epochs in [\d.]+ s"))
+    done = page.get_by_text(re.compile(r"Finished \d+ epochs? in [\d.]+ s"))
     done.wait_for(timeout=timeout * 1000)
     return float(re.search(r"in ([\d.]+) s", done.inner_text()).group(1))
 
@@ -313,7 +313,7 @@ def train_in_cli(preset: str, epochs: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-m", "aelib", "train", "--preset", preset, "--epochs", str(epochs),
                               "--out", f"{tmp}/m.pt"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return float(re.search(r"Finished \d+ epochs in ([\d.]+) s", out.stdout).group(1))
+    return float(re.search(r"Finished \d+ epochs? in ([\d.]+) s", out.stdout).group(1))
 
 
 def pct(values: list[float], q: float) -> float:

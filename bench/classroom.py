@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.browser import (ROOT, VIEWPORT, browser, goto_page, open_home, serve, train_in_app, train_in_cli,  # noqa: E402
                            write_block)
 
-FINISHED = re.compile(r"Finished \d+ epochs in [\d.]+ s")
+FINISHED = re.compile(r"Finished \d+ epochs? in [\d.]+ s")
 
 
 def first_run(b) -> dict:
