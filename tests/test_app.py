@@ -688,6 +688,13 @@ def test_codebook_page_edits_a_cell_and_shows_the_digit_change(with_data):
     assert chart(at, "vq:random") is not None and any("out of scope" in c.value for c in at.caption)
     at.number_input(key="vq:index").set_value(3).run()
     assert not at.exception and _grid(at, "vq:vq-vae.pt:3:grid") != own
+    # The edges of every setting: the last test digit, the first and the last codebook entry, the last seed.
+    at.number_input(key="vq:index").set_value(9999).run()
+    for value in (0, 127):
+        next(n for n in at.number_input if n.key.startswith("vq:vq-vae.pt:9999:entry:")).set_value(value).run()
+        assert not at.exception and any("1 of 49 cells changed" in c.value or "0 of 49" in c.value for c in at.caption)
+    at.number_input(key="vq:seed").set_value(2**31 - 1).run()
+    assert not at.exception and chart(at, "vq:random") is not None
 
 
 def test_train_page_trains_a_vq_vae_with_its_perplexity_live(with_data, own_checkpoints):
