@@ -187,3 +187,29 @@ def test_training_map_frames_the_codes_it_shows():
     (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
     assert x0 < -4 < 6 < x1 and y0 < 1 < 3 < y1 and x1 - x0 < 12
     assert figures.CLICK_GRID not in [t.name for t in fig.data] and fig.data[0].type == "scatter"  # SVG
+
+
+def test_entry_palette_is_one_png_with_a_label_and_a_click_point_per_entry():
+    options = torch.rand(128, 1, 28, 28)
+    fig = figures.entry_palette(options, current=37)
+    picture, clicks = fig.data
+    assert picture.type == "image" and picture.source.startswith("data:image/png;base64,")
+    assert [a.text for a in fig.layout.annotations] == [str(k) for k in range(128)]
+    assert list(clicks.customdata) == list(range(128))
+    assert (clicks.x[37], clicks.y[37]) == (5 * 28 + 13.5, 2 * 28 + 13.5)  # entry 37: row 2, column 5 of 16
+    box = fig.layout.shapes[0]
+    assert (box.x0, box.y0) == (5 * 28 - 0.5, 2 * 28 - 0.5)
+
+
+def test_code_grid_labels_each_cell_and_outlines_the_chosen_one():
+    grid = torch.arange(49).reshape(7, 7)
+    fig = figures.code_grid(grid, 128, selected=(2, 4))
+    assert fig.data[0].texttemplate == "%{text}" and fig.data[1].name == figures.CLICK_GRID
+    assert len(fig.data[1].x) == 49 and fig.data[1].customdata[2 * 7 + 4] == 18
+    assert (fig.layout.shapes[0].x0, fig.layout.shapes[0].y0) == (3.5, 1.5)
+
+
+def test_codebook_usage_sorts_entries_and_names_the_perplexity():
+    fig = figures.codebook_usage(torch.tensor([5, 0, 5, 10]))
+    assert list(fig.data[0].x) == ["3", "0", "2", "1"]
+    assert "3 of 4 entries used, perplexity 2.8" in fig.layout.title.text
