@@ -8,7 +8,8 @@ the click to the finished run's 2-D map drawn.
 `python bench/classroom.py speed [--reps 5] [--presets conv-vae vae vae-2d] [--write]` trains each preset
 for one epoch on all 60,000 images, on the Train page (watched, charts updating) and with
 `python -m aelib train`, interleaved run by run; both report their own seconds (training and test
-passes), so the ratio of times is the ratio of samples/s.
+passes), so the ratio of times is the ratio of samples/s. A pair where either run lost more than half a
+second of CPU to the hypervisor (steal time) is run again, and listed.
 """
 
 from __future__ import annotations
@@ -100,25 +101,44 @@ def stolen_s() -> float:
         return int(f.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
 
 
+STOLEN_LIMIT_S = 0.5  # a pair of runs either of which lost more than this to the hypervisor is run again
+TRIES = 3  # at most this many pairs per repetition; the last one counts whatever it lost
+
+
 def speed(b, presets: list[str], reps: int) -> dict:
-    res = {p: {"app": [], "cli": [], "app_stolen": [], "cli_stolen": []} for p in presets}
+    """Page and CLI runs of each preset, interleaved. A pair where either run lost more than STOLEN_LIMIT_S to
+    the hypervisor measures the machine rather than the app: it is run again, and kept in "repeated"."""
+    res = {p: {"app": [], "cli": [], "app_stolen": [], "cli_stolen": [], "repeated": []} for p in presets}
     for _ in range(reps):
         for preset in presets:  # interleaved: app, CLI, next preset, ...
-            with serve() as server:
-                page, _ = open_home(b, server.url)
-                goto_page(page, "Train")
-                page.get_by_role("button", name="Start training").wait_for()
-                stolen = stolen_s()
-                res[preset]["app"].append(train_in_app(page, preset, 1))
-                res[preset]["app_stolen"].append(stolen_s() - stolen)
-                page.close()
-            stolen = stolen_s()
-            res[preset]["cli"].append(train_in_cli(preset, 1))
-            res[preset]["cli_stolen"].append(stolen_s() - stolen)
-            app, cli = res[preset]["app"][-1], res[preset]["cli"][-1]
-            print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%; stolen "
-                  f"{res[preset]['app_stolen'][-1]:.2f} / {res[preset]['cli_stolen'][-1]:.2f} s", flush=True)
+            for attempt in range(TRIES):
+                app, app_stolen = _timed(_page_run, b, preset)
+                cli, cli_stolen = _timed(train_in_cli, preset, 1)
+                print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%; stolen "
+                      f"{app_stolen:.2f} / {cli_stolen:.2f} s", flush=True)
+                if max(app_stolen, cli_stolen) <= STOLEN_LIMIT_S or attempt == TRIES - 1:
+                    break
+                res[preset]["repeated"].append((app, cli, app_stolen, cli_stolen))
+            for key, value in zip(("app", "cli", "app_stolen", "cli_stolen"), (app, cli, app_stolen, cli_stolen)):
+                res[preset][key].append(value)
     return res
+
+
+def _timed(run, *args) -> tuple[float, float]:
+    """`run(*args)`'s own seconds, and the CPU seconds the hypervisor took meanwhile."""
+    stolen = stolen_s()
+    seconds = run(*args)
+    return seconds, stolen_s() - stolen
+
+
+def _page_run(b, preset: str) -> float:
+    with serve() as server:
+        page, _ = open_home(b, server.url)
+        goto_page(page, "Train")
+        page.get_by_role("button", name="Start training").wait_for()
+        seconds = train_in_app(page, preset, 1)
+        page.close()
+    return seconds
 
 
 def first_run_table(runs: list[dict], command: str) -> str:
@@ -140,16 +160,19 @@ def speed_table(res: dict, command: str) -> str:
              "seconds as each reports them. Speed is samples/s, so page/CLI is the CLI's seconds over the page's, "
              "for each pair of runs. Target: every run ≥ 80%.", "",
              "Stolen: CPU seconds the hypervisor took from this virtual machine during each run (steal time in "
-             "/proc/stat), page runs / CLI runs.", "",
-             "| preset | page s | CLI s | page speed / CLI speed, per run | lowest | median | stolen s |",
-             "|---|---|---|---|---|---|---|"]
+             f"/proc/stat), page runs / CLI runs. A pair where either run lost more than {STOLEN_LIMIT_S} s was run "
+             f"again (up to {TRIES} tries, the last counting whatever it lost); the pairs run again are listed "
+             "under Repeated as page/CLI ratio (stolen s, page / CLI).", "",
+             "| preset | page s | CLI s | page speed / CLI speed, per run | lowest | median | stolen s | repeated |",
+             "|---|---|---|---|---|---|---|---|"]
     for preset, r in res.items():
         ratios = [c / a for a, c in zip(r["app"], r["cli"])]
+        repeated = ", ".join(f"{100 * c / a:.0f}% ({sa:.1f} / {sc:.1f})" for a, c, sa, sc in r["repeated"]) or "none"
         lines.append(f"| `{preset}` | {', '.join(f'{v:.1f}' for v in r['app'])} | "
                      f"{', '.join(f'{v:.1f}' for v in r['cli'])} | {', '.join(f'{100 * v:.0f}%' for v in ratios)} | "
                      f"**{100 * min(ratios):.0f}%** | {100 * statistics.median(ratios):.0f}% | "
                      f"{', '.join(f'{v:.1f}' for v in r['app_stolen'])} / "
-                     f"{', '.join(f'{v:.1f}' for v in r['cli_stolen'])} |")
+                     f"{', '.join(f'{v:.1f}' for v in r['cli_stolen'])} | {repeated} |")
     return "\n".join(lines) + "\n"
 
 

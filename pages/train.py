@@ -81,11 +81,13 @@ def show(job) -> None:
     if v.state == "queued":
         st.info(training.waiting_note(job))
         return
+    if v.last is None and not v.running:
+        return  # it ended before its first step, and its message is already above
     if v.last is None:
-        if v.running:  # an ended run's message is already above
-            st.progress(0.0, text=v.message)
-        return
-    st.progress(v.last.fraction, text=training.progress_text(job, v))
+        # The chart is drawn now, while the training process starts, so that drawing it takes no core from training.
+        st.progress(0.0, text=v.message)
+    else:
+        st.progress(v.last.fraction, text=training.progress_text(job, v))
     recon, scatter = training.snapshot_figures(job, v)
     left, right = st.columns([3, 2], gap="large") if scatter is not None else (st.container(), None)
     left.plotly_chart(training.loss_figure(job, v), key="train:loss")

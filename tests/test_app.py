@@ -332,6 +332,11 @@ def test_the_default_run_finishes_and_draws_its_map(with_data, own_checkpoints):
     at.button(key="train:start").click().run()  # the page's own settings: vae-2d, 1 epoch, all 60,000 images
     job = at.session_state["job"]
     assert job.config.epochs == 1 and job.config.limit is None and job.preset.name == "vae-2d"
+    # The live chart is there before the first step, with the shipped run's curve to beat: drawn while the
+    # training process starts, its first draw takes no core from the training.
+    assert job.view().last is None
+    live = json.loads(chart(at, "train:loss"))
+    assert not live["data"][0]["x"] and live["data"][-1]["name"] == "shipped vae-2d.pt"
     _until_finished(at, timeout=300)
     assert not at.exception and job.state == "done"
     assert chart(at, "train:map") is not None  # the 2-D codes of the test digits, coloured by class
