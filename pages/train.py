@@ -83,11 +83,8 @@ def show(job) -> None:
         return
     if v.last is None and not v.running:
         return  # it ended before its first step, and its message is already above
-    if v.last is None:
-        # The chart is drawn now, while the training process starts, so that drawing it takes no core from training.
-        st.progress(0.0, text=v.message)
-    else:
-        st.progress(v.last.fraction, text=training.progress_text(job, v))
+    # Drawn from Start on, while the training process starts: the chart's first draw then takes no core from training.
+    st.progress(v.last.fraction if v.last else 0.0, text=training.progress_text(job, v))
     recon, scatter = training.snapshot_figures(job, v)
     left, right = st.columns([3, 2], gap="large") if scatter is not None else (st.container(), None)
     left.plotly_chart(training.loss_figure(job, v), key="train:loss")

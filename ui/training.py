@@ -143,7 +143,10 @@ def waiting_note(j: TrainingJob) -> str:
 
 
 def progress_text(j: TrainingJob, v: JobView) -> str:
+    """Where the run is, how fast it goes and how long is left; what it is doing before its first step."""
     ev = v.last
+    if ev is None:
+        return v.message
     epoch = min(int(ev.epoch) + 1, j.config.epochs) if v.running else round(ev.epoch, 2)
     rate = ev.samples_per_s if v.running else v.mean_samples_per_s
     eta = f"{ev.eta:.0f} s left" if v.running and not math.isnan(ev.eta) else f"{ev.elapsed:.1f} s in all"
