@@ -81,7 +81,9 @@ class Session:
         self._fragment_of_id: dict[str, str] = {}
         self._seen: set[str] = set()  # widget ids drawn by the current run
         self.page = ""
-        self.timer: tuple[float, str] | None = None  # (interval, fragment id) of a fragment's run_every
+        # fragment id -> (run_every interval, when it next fires), for every timed fragment the page shows:
+        # a browser keeps one timer per fragment, each firing on its own
+        self.timers: dict[str, tuple[float, float]] = {}
 
     async def open(self, page_name: str, first: bool = True) -> Run:
         """Connect and draw `page_name`. A browser fetches the page's address first (a reconnecting tab:
@@ -137,7 +139,7 @@ class Session:
             state.is_auto_rerun = auto
         run = Run(sent=time.perf_counter())
         self._seen: set[str] = set()
-        timed = False  # a fragment with a timer drawn by this run
+        timed: dict[str, float] = {}  # the timed fragments this run drew: fragment id -> interval
         try:
             await self.ws.send(back.SerializeToString())
         except ConnectionClosed:
@@ -157,15 +159,15 @@ class Session:
             elif kind == "page_info_changed":
                 self.query = msg.page_info_changed.query_string
             elif kind == "auto_rerun":
-                self.timer, timed = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id), True
+                timed[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
             elif kind == "stop_auto_rerun":
-                self.timer = None
+                self.timers.clear()
             elif kind == "page_not_found":
                 raise LoadError(f"page not found: {self.page}")
             elif kind == "script_finished":
                 run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
-                if run.status == "FINISHED_SUCCESSFULLY" and not timed:
-                    self.timer = None  # a whole-page run that drew no timed fragment: the page drops the timer
+                if run.status == "FINISHED_SUCCESSFULLY":  # a whole-page run: the page keeps the timers it drew
+                    self.timers = {f: self.timers.get(f, (i, t + i)) for f, i in timed.items()}
                 if run.status in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
                     break
                 if run.status == "FINISHED_WITH_COMPILE_ERROR":
@@ -180,6 +182,15 @@ class Session:
             if gone or st.WhichOneof("value") in ("trigger_value", "json_trigger_value"):
                 del self.states[wid]
         return run
+
+    async def tick(self) -> Run:
+        """Wait for the fragment timer that fires next and run its fragment, as the browser does."""
+        fid = min(self.timers, key=lambda f: self.timers[f][1])
+        interval, due = self.timers[fid]
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        if fid in self.timers:
+            self.timers[fid] = (interval, due + interval)
+        return await self.rerun(fragment_id=fid, auto=True)
 
     def _absorb(self, element, fragment_id: str) -> None:
         """Keep what the browser keeps: each widget's id and value, as the server set it."""
@@ -241,10 +252,13 @@ class Student:
         s = Session(self.url)
         try:
             t0 = time.perf_counter()
-            run = await s.open("explorer")
-            shown, t = code_of(run)
+            try:
+                shown, t = code_of(await s.open("explorer"))
+                self.replicas.append(s.cookies.get(STICKY, ""))
+            except Dropped:  # its server went while it drew the first page: the page tries again, as below
+                s, shown = await self.reconnect(s, [])
+                t = time.perf_counter()
             self.open_s = t - t0
-            self.replicas.append(s.cookies.get(STICKY, ""))
             history: list[list[float]] = []
             key = f"{self.model}:pad"
             while time.perf_counter() < deadline:
@@ -302,7 +316,9 @@ class Student:
                 if time.perf_counter() - t0 > TIMEOUT_S:
                     raise LoadError(f"no working page {TIMEOUT_S:.0f} s after the connection dropped: {err}") from None
         # The address bar keeps 3 decimals and the caption shows 2: a view that came back may read 0.01 off.
-        kept = any(all(abs(a - b) <= 0.0101 for a, b in zip(now, code)) for code in (shown, asked) if code)
+        # A page that had drawn no view yet had none to lose.
+        kept = any(all(abs(a - b) <= 0.0101 for a, b in zip(now, code)) for code in (shown, asked) if code) or not (
+            shown or asked)
         self.drops.append({"recovered_s": time.perf_counter() - t0, "kept_view": kept, "shown": shown, "asked": asked,
                            "now": now, "query": lost.query,
                            "from": lost.cookies.get(STICKY, ""), "to": s.cookies.get(STICKY, "")})
@@ -315,17 +331,19 @@ def alerts(run: Run) -> list[str]:
     return [e.alert.body for _, e in run.elements if e.WhichOneof("type") == "alert"]
 
 
-async def train_to_the_end(s: Session) -> Run:
+async def train_to_the_end(s: Session, max_s: float = 600.0) -> Run:
     """Press Start on the Train page `s` shows and follow the run's live view, as its owner's tab does,
     until it ends; the finished run's page (its message, the save form). Raises LoadError if it did not
-    start or did not finish."""
+    start or did not finish within max_s."""
     s.press("train:start")
     await s.rerun()
-    if s.timer is None:
+    if not s.timers:
         raise LoadError("the run did not start")
-    while s.timer:
-        await asyncio.sleep(s.timer[0])
-        await s.rerun(fragment_id=s.timer[1], auto=True)
+    deadline = time.perf_counter() + max_s
+    while s.timers:
+        if time.perf_counter() > deadline:
+            raise LoadError(f"the run did not finish within {max_s:.0f} s")
+        await s.tick()
     run = await s.rerun()
     if not any(m.startswith("Finished") for m in alerts(run)):
         raise LoadError(f"the run did not finish: {alerts(run)}")
@@ -344,11 +362,10 @@ async def keep_training(url: str, deadline: float, preset: str, epochs: int, not
         s.set_value(f"train:{preset}:epochs", int_value=epochs)
         s.press("train:start")
         await s.rerun()
-        notes["started"] = s.timer is not None
+        notes["started"] = bool(s.timers)
         pattern, seen = re.compile(r"step ([\d,]+) of"), []
-        while time.perf_counter() < deadline and s.timer:
-            await asyncio.sleep(s.timer[0])  # the live view's timer, as the browser keeps it
-            run = await s.rerun(fragment_id=s.timer[1], auto=True)
+        while time.perf_counter() < deadline and s.timers:
+            run = await s.tick()  # the live view's timers, as the browser keeps them
             for t, e in run.elements:
                 if e.WhichOneof("type") == "progress" and (m := pattern.search(e.progress.text)):
                     seen.append((t, int(m.group(1).replace(",", ""))))

@@ -74,17 +74,20 @@ if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:sto
     job.stop()
 
 
-def show(job) -> None:
-    """Progress, curves, reconstructions and the 2-D map of one job, as it stands now."""
-    v = job.view()
+def show_progress(job, v) -> None:
+    """Where the run is: its place in the queue, or its progress bar."""
     training.remember_startup(v)
     if v.state == "queued":
         st.info(training.waiting_note(job))
-        return
+    elif v.last is not None or v.running:  # a run that ended before its first step has its message above
+        st.progress(v.last.fraction if v.last else 0.0, text=training.progress_text(job, v))
+
+
+def show_figures(job, v) -> None:
+    """Curves, reconstructions and the 2-D map of one job, as it stands now. Drawn from Start on, while the
+    training process starts: the chart's first draw then takes no core from the training."""
     if v.last is None and not v.running:
-        return  # it ended before its first step, and its message is already above
-    # Drawn from Start on, while the training process starts: the chart's first draw then takes no core from training.
-    st.progress(v.last.fraction if v.last else 0.0, text=training.progress_text(job, v))
+        return
     recon, scatter = training.snapshot_figures(job, v)
     left, right = st.columns([3, 2], gap="large") if scatter is not None else (st.container(), None)
     left.plotly_chart(training.loss_figure(job, v), key="train:loss")
@@ -119,11 +122,19 @@ def save_form(job, running: bool) -> None:
         st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
 
 
+# Two fragments: the progress bar redraws often and costs the browser little; the charts, which cost it more,
+# redraw less often. Both run with the page at Start, so the chart is there before the first step.
 @st.fragment(run_every=training.POLL_S)
-def live(job) -> None:
-    show(job)
-    if not job.view().running:
+def live_progress(job) -> None:
+    v = job.view()
+    show_progress(job, v)
+    if not v.running:
         st.rerun()  # the whole page, which now shows the finished run and the save form
+
+
+@st.fragment(run_every=training.FIGURES_S)
+def live_figures(job) -> None:
+    show_figures(job, job.view())
     if job.can_save:
         with st.expander("Keep the model as it is now, while it trains on"):
             save_form(job, running=True)
@@ -138,10 +149,12 @@ elif job is not None:
     st.divider()
     v = job.view()
     if v.running:
-        live(job)
+        live_progress(job)
+        live_figures(job)
     else:
         {"done": st.success, "stopped": st.warning}.get(v.state, st.error)(words.job_message(v))
-        show(job)
+        show_progress(job, v)
+        show_figures(job, v)
         if (animation := training.formation(job, v)) is not None:
             st.subheader("How the latent space formed")
             st.plotly_chart(animation, key="train:animation")

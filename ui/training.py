@@ -25,8 +25,10 @@ from ui.checkpoints import remember_trained, shipped_dir, trained_dir
 # A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
 # minutes may be throttled to once a minute, so this leaves room for that.
 ABANDON_AFTER_S = 150
-POLL_S = 2.0  # how often the live view redraws its progress
-LOSS_REDRAW_S = 10.0  # the loss chart at most this often, and at each evaluation: a redraw costs the browser CPU
+# How often the live view redraws its progress, and its charts: each redraw costs the browser's
+# renderer CPU (a progress bar about 0.05 s, the charts 0.2-0.4 s), which a run on the same two cores
+# pays in full, as its two threads wait for each other (bench/RESULTS.md).
+POLL_S, FIGURES_S = 2.0, 10.0
 FULL_SET = 60_000  # training images in MNIST and Fashion-MNIST: no limit
 TEST_SET = 10_000  # test images, each evaluated once an epoch
 # The page opens on a run that draws a 2-D map with digit clusters while a teacher explains it
@@ -177,14 +179,10 @@ def planned_figure(preset: str, overrides: dict, config: TrainConfig) -> go.Figu
 
 
 def loss_figure(j: TrainingJob, v: JobView) -> go.Figure:
-    """The loss chart, rebuilt at most every LOSS_REDRAW_S while training, and at each evaluation."""
-    t, key, fig = st.session_state.get("train:loss_fig", (0.0, None, None))
-    if key != (id(j), len(v.evals)) or not v.running or time.monotonic() - t > LOSS_REDRAW_S:
-        ref = reference_run(j.model.config.to_dict(), j.config.dataset, j.config.beta)
-        fig = figures.loss_chart(v.steps, v.evals, j.preset.variational, reference_name=ref and f"shipped {ref[0]}",
-                                 reference=ref and [h for h in ref[1] if h["epoch"] <= j.config.epochs + 1e-6])
-        st.session_state["train:loss_fig"] = (time.monotonic(), (id(j), len(v.evals)), fig)
-    return fig
+    """The training and test curves so far, with the shipped run of the same settings in grey to beat."""
+    ref = reference_run(j.model.config.to_dict(), j.config.dataset, j.config.beta)
+    return figures.loss_chart(v.steps, v.evals, j.preset.variational, reference_name=ref and f"shipped {ref[0]}",
+                              reference=ref and [h for h in ref[1] if h["epoch"] <= j.config.epochs + 1e-6])
 
 
 def snapshot_figures(j: TrainingJob, v: JobView) -> tuple[go.Figure | None, go.Figure | None]:
