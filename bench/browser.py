@@ -297,16 +297,26 @@ def progress(page) -> int:
     return int(re.search(r"step ([\d,]+) of", text).group(1).replace(",", ""))
 
 
-def train_in_app(page, preset: str, epochs: int, timeout: float = 600) -> float:
-    """Train on the Train page until it finishes; the run's own seconds as the page reports them."""
+def set_up_run(page, preset: str, epochs: int) -> None:
+    """Pick `preset` and `epochs` on the Train page, leaving its other settings as they are."""
     choose(page, "Preset", preset)
     settle(page)
     set_number(page, "Epochs", epochs)
     settle(page)
+
+
+def start_and_finish(page, timeout: float = 600) -> float:
+    """Press Start and wait for the run to finish; the run's own seconds as the page reports them."""
     page.get_by_role("button", name="Start training").click()
     done = page.get_by_text(re.compile(r"Finished \d+ epochs? in [\d.]+ s"))
     done.wait_for(timeout=timeout * 1000)
     return float(re.search(r"in ([\d.]+) s", done.inner_text()).group(1))
+
+
+def train_in_app(page, preset: str, epochs: int, timeout: float = 600) -> float:
+    """Train on the Train page until it finishes; the run's own seconds as the page reports them."""
+    set_up_run(page, preset, epochs)
+    return start_and_finish(page, timeout)
 
 
 def train_in_cli(preset: str, epochs: int) -> float:

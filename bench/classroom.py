@@ -9,7 +9,8 @@ the click to the finished run's 2-D map drawn.
 for one epoch on all 60,000 images, on the Train page (watched, charts updating) and with
 `python -m aelib train`, interleaved run by run; both report their own seconds (training and test
 passes), so the ratio of times is the ratio of samples/s. A pair where either run lost more than half a
-second of CPU to the hypervisor (steal time) is run again, and listed.
+second of CPU to the hypervisor (steal time) is run again, and listed. Each page run also counts the CPU
+the browser and the server used from Start to Finished: the most the page can have taken from the training.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.browser import (ROOT, VIEWPORT, browser, goto_page, open_home, serve, train_in_app, train_in_cli,  # noqa: E402
-                           write_block)
+from bench.browser import (ROOT, VIEWPORT, browser, goto_page, open_home, serve, set_up_run,  # noqa: E402
+                           start_and_finish, train_in_cli, write_block)
 
 FINISHED = re.compile(r"Finished \d+ epochs? in [\d.]+ s")
 
@@ -101,6 +102,22 @@ def stolen_s() -> float:
         return int(f.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
 
 
+def app_cpu_s(server_pid: int) -> float:
+    """CPU seconds used so far by the app around a training run: the Streamlit server and every Chromium
+    process (the training process, a child of the server, left out). From /proc, as psutil would."""
+    total = 0.0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if int(proc.name) != server_pid and b"chrom" not in cmdline:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue  # it ended meanwhile
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return total
+
+
 STOLEN_LIMIT_S = 0.5  # a pair of runs either of which lost more than this to the hypervisor is run again
 TRIES = 3  # at most this many pairs per repetition; the last one counts whatever it lost
 
@@ -108,18 +125,20 @@ TRIES = 3  # at most this many pairs per repetition; the last one counts whateve
 def speed(b, presets: list[str], reps: int) -> dict:
     """Page and CLI runs of each preset, interleaved. A pair where either run lost more than STOLEN_LIMIT_S to
     the hypervisor measures the machine rather than the app: it is run again, and kept in "repeated"."""
-    res = {p: {"app": [], "cli": [], "app_stolen": [], "cli_stolen": [], "repeated": []} for p in presets}
+    res = {p: {"app": [], "cli": [], "app_stolen": [], "cli_stolen": [], "app_cpu": [], "repeated": []}
+           for p in presets}
     for _ in range(reps):
         for preset in presets:  # interleaved: app, CLI, next preset, ...
             for attempt in range(TRIES):
-                app, app_stolen = _timed(_page_run, b, preset)
+                (app, app_cpu), app_stolen = _timed(_page_run, b, preset)
                 cli, cli_stolen = _timed(train_in_cli, preset, 1)
                 print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%; stolen "
-                      f"{app_stolen:.2f} / {cli_stolen:.2f} s", flush=True)
+                      f"{app_stolen:.2f} / {cli_stolen:.2f} s; app CPU {app_cpu:.2f} s", flush=True)
                 if max(app_stolen, cli_stolen) <= STOLEN_LIMIT_S or attempt == TRIES - 1:
                     break
                 res[preset]["repeated"].append((app, cli, app_stolen, cli_stolen))
-            for key, value in zip(("app", "cli", "app_stolen", "cli_stolen"), (app, cli, app_stolen, cli_stolen)):
+            for key, value in zip(("app", "cli", "app_stolen", "cli_stolen", "app_cpu"),
+                                  (app, cli, app_stolen, cli_stolen, app_cpu)):
                 res[preset][key].append(value)
     return res
 
@@ -131,14 +150,19 @@ def _timed(run, *args) -> tuple[float, float]:
     return seconds, stolen_s() - stolen
 
 
-def _page_run(b, preset: str) -> float:
+def _page_run(b, preset: str) -> tuple[float, float]:
+    """One epoch of `preset` on the Train page of a fresh server: the run's seconds, and the CPU seconds the
+    browser and the server used from Start to Finished (the training process's start included)."""
     with serve() as server:
         page, _ = open_home(b, server.url)
         goto_page(page, "Train")
         page.get_by_role("button", name="Start training").wait_for()
-        seconds = train_in_app(page, preset, 1)
+        set_up_run(page, preset, 1)
+        cpu = app_cpu_s(server.pid)
+        seconds = start_and_finish(page)
+        cpu = app_cpu_s(server.pid) - cpu
         page.close()
-    return seconds
+    return seconds, cpu
 
 
 def first_run_table(runs: list[dict], command: str) -> str:
@@ -163,14 +187,19 @@ def speed_table(res: dict, command: str) -> str:
              f"/proc/stat), page runs / CLI runs. A pair where either run lost more than {STOLEN_LIMIT_S} s was run "
              f"again (up to {TRIES} tries, the last counting whatever it lost); the pairs run again are listed "
              "under Repeated as page/CLI ratio (stolen s, page / CLI).", "",
-             "| preset | page s | CLI s | page speed / CLI speed, per run | lowest | median | stolen s | repeated |",
-             "|---|---|---|---|---|---|---|---|"]
+             "App CPU: the CPU seconds the browser (every Chromium process) and the Streamlit server used from Start "
+             "to Finished, the training process's start included: the most the page can have taken from the "
+             "training.", "",
+             ("| preset | page s | CLI s | page speed / CLI speed, per run | lowest | median | app CPU s | stolen s "
+              "| repeated |"),
+             "|---|---|---|---|---|---|---|---|---|"]
     for preset, r in res.items():
         ratios = [c / a for a, c in zip(r["app"], r["cli"])]
         repeated = ", ".join(f"{100 * c / a:.0f}% ({sa:.1f} / {sc:.1f})" for a, c, sa, sc in r["repeated"]) or "none"
         lines.append(f"| `{preset}` | {', '.join(f'{v:.1f}' for v in r['app'])} | "
                      f"{', '.join(f'{v:.1f}' for v in r['cli'])} | {', '.join(f'{100 * v:.0f}%' for v in ratios)} | "
                      f"**{100 * min(ratios):.0f}%** | {100 * statistics.median(ratios):.0f}% | "
+                     f"{', '.join(f'{v:.1f}' for v in r['app_cpu'])} | "
                      f"{', '.join(f'{v:.1f}' for v in r['app_stolen'])} / "
                      f"{', '.join(f'{v:.1f}' for v in r['cli_stolen'])} | {repeated} |")
     return "\n".join(lines) + "\n"
