@@ -7,9 +7,10 @@ the click to the finished run's 2-D map drawn.
 
 `python bench/classroom.py speed [--reps 5] [--presets conv-vae vae vae-2d] [--write]` trains each preset
 for one epoch on all 60,000 images, on the Train page (watched, charts updating) and with
-`python -m aelib train`, interleaved run by run; both report their own seconds (training and test
-passes), so the ratio of times is the ratio of samples/s. A pair where either run lost more than half a
-second of CPU to the hypervisor (steal time) is run again, and listed. Each page run also counts the CPU
+`python -m aelib train`, interleaved with a CLI run on either side of every page run (the page is compared
+with their mean, as this machine's speed drifts); both report their own seconds (training and test
+passes), so the ratio of times is the ratio of samples/s. A page run where it or a CLI run beside it lost
+more than half a second of CPU to the hypervisor (steal time) is run again, and listed. Each page run also counts the CPU
 the browser and the server used from Start to Finished: the most the page can have taken from the training.
 """
 
@@ -123,24 +124,35 @@ TRIES = 3  # at most this many pairs per repetition; the last one counts whateve
 
 
 def speed(b, presets: list[str], reps: int) -> dict:
-    """Page and CLI runs of each preset, interleaved. A pair where either run lost more than STOLEN_LIMIT_S to
-    the hypervisor measures the machine rather than the app: it is run again, and kept in "repeated"."""
-    res = {p: {"app": [], "cli": [], "app_stolen": [], "cli_stolen": [], "app_cpu": [], "repeated": []}
-           for p in presets}
+    """Page and CLI runs of each preset, interleaved, a CLI run on either side of every page run: the machine's
+    speed drifts over minutes, so the page is compared with the mean of the CLI runs just before and just after
+    it. A page run either of whose CLI runs, or itself, lost more than STOLEN_LIMIT_S to the hypervisor
+    measures the machine rather than the app: it is run again, and kept in "repeated"."""
+    res = {p: {"app": [], "cli_before": [], "cli": [], "app_stolen": [], "cli_stolen": [], "app_cpu": [],
+               "repeated": []} for p in presets}
+    last = {p: _timed(train_in_cli, p, 1) for p in presets}  # (seconds, stolen) of each preset's latest CLI run
     for _ in range(reps):
-        for preset in presets:  # interleaved: app, CLI, next preset, ...
+        for preset in presets:  # interleaved: CLI, app, CLI of each preset in turn
             for attempt in range(TRIES):
+                before, before_stolen = last[preset]
                 (app, app_cpu), app_stolen = _timed(_page_run, b, preset)
-                cli, cli_stolen = _timed(train_in_cli, preset, 1)
-                print(f"{preset}: app {app:.1f} s, CLI {cli:.1f} s, {100 * cli / app:.0f}%; stolen "
-                      f"{app_stolen:.2f} / {cli_stolen:.2f} s; app CPU {app_cpu:.2f} s", flush=True)
-                if max(app_stolen, cli_stolen) <= STOLEN_LIMIT_S or attempt == TRIES - 1:
+                cli, cli_stolen = last[preset] = _timed(train_in_cli, preset, 1)
+                print(f"{preset}: CLI {before:.1f} s, app {app:.1f} s, CLI {cli:.1f} s, "
+                      f"{100 * (before + cli) / 2 / app:.0f}%; stolen {before_stolen:.2f} / {app_stolen:.2f} / "
+                      f"{cli_stolen:.2f} s; app CPU {app_cpu:.2f} s", flush=True)
+                if max(before_stolen, app_stolen, cli_stolen) <= STOLEN_LIMIT_S or attempt == TRIES - 1:
                     break
-                res[preset]["repeated"].append((app, cli, app_stolen, cli_stolen))
-            for key, value in zip(("app", "cli", "app_stolen", "cli_stolen", "app_cpu"),
-                                  (app, cli, app_stolen, cli_stolen, app_cpu)):
+                res[preset]["repeated"].append((app, (before + cli) / 2, app_stolen, max(before_stolen, cli_stolen)))
+            for key, value in zip(("app", "cli_before", "cli", "app_stolen", "cli_stolen", "app_cpu"),
+                                  (app, before, cli, app_stolen, max(before_stolen, cli_stolen), app_cpu)):
                 res[preset][key].append(value)
     return res
+
+
+def page_ratios(r: dict) -> list[float]:
+    """Each page run's speed over the CLI's then: the mean of the CLI runs on either side of it, over the page's
+    seconds (a run's seconds are inversely its samples/s)."""
+    return [(before + after) / 2 / app for app, before, after in zip(r["app"], r["cli_before"], r["cli"])]
 
 
 def _timed(run, *args) -> tuple[float, float]:
@@ -180,25 +192,30 @@ def first_run_table(runs: list[dict], command: str) -> str:
 def speed_table(res: dict, command: str) -> str:
     lines = [f"## The Train page's speed against the CLI: `{command}`", "",
              "One epoch on all 60,000 images per run, on the Train page (headless Chromium watching, charts "
-             "updating, a fresh server each run) and with `python -m aelib train`, interleaved run by run; "
-             "seconds as each reports them. Speed is samples/s, so page/CLI is the CLI's seconds over the page's, "
-             "for each pair of runs. Target: every run ≥ 80%.", "",
+             "updating, a fresh server each run) and with `python -m aelib train`, interleaved: CLI, page, CLI, "
+             "page, … CLI, so every page run has a CLI run just before and just after it; seconds as each reports "
+             "them. Speed is samples/s, so page/CLI is the CLI's seconds over the page's; the CLI's are the mean of "
+             "the two runs around the page run, as this machine's speed drifts over minutes. Target: every run "
+             "≥ 80%. After only: the same against the CLI run after alone (the pairing of earlier tables).", "",
              "Stolen: CPU seconds the hypervisor took from this virtual machine during each run (steal time in "
-             f"/proc/stat), page runs / CLI runs. A pair where either run lost more than {STOLEN_LIMIT_S} s was run "
-             f"again (up to {TRIES} tries, the last counting whatever it lost); the pairs run again are listed "
-             "under Repeated as page/CLI ratio (stolen s, page / CLI).", "",
+             f"/proc/stat), page runs / the more of its two CLI runs. A page run where it or either CLI run lost "
+             f"more than {STOLEN_LIMIT_S} s was run again (up to {TRIES} tries, the last counting whatever it lost); "
+             "those are listed under Repeated as page/CLI ratio (stolen s, page / CLI).", "",
              "App CPU: the CPU seconds the browser (every Chromium process) and the Streamlit server used from Start "
              "to Finished, the training process's start included: the most the page can have taken from the "
              "training.", "",
-             ("| preset | page s | CLI s | page speed / CLI speed, per run | lowest | median | app CPU s | stolen s "
-              "| repeated |"),
-             "|---|---|---|---|---|---|---|---|---|"]
+             ("| preset | page s | CLI s, before → after | page speed / CLI speed, per run | lowest | median "
+              "| after only | app CPU s | stolen s | repeated |"),
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for preset, r in res.items():
-        ratios = [c / a for a, c in zip(r["app"], r["cli"])]
+        ratios = page_ratios(r)
+        after = [c / a for a, c in zip(r["app"], r["cli"])]
         repeated = ", ".join(f"{100 * c / a:.0f}% ({sa:.1f} / {sc:.1f})" for a, c, sa, sc in r["repeated"]) or "none"
         lines.append(f"| `{preset}` | {', '.join(f'{v:.1f}' for v in r['app'])} | "
-                     f"{', '.join(f'{v:.1f}' for v in r['cli'])} | {', '.join(f'{100 * v:.0f}%' for v in ratios)} | "
+                     f"{', '.join(f'{b:.1f} → {c:.1f}' for b, c in zip(r['cli_before'], r['cli']))} | "
+                     f"{', '.join(f'{100 * v:.0f}%' for v in ratios)} | "
                      f"**{100 * min(ratios):.0f}%** | {100 * statistics.median(ratios):.0f}% | "
+                     f"{', '.join(f'{100 * v:.0f}%' for v in after)} | "
                      f"{', '.join(f'{v:.1f}' for v in r['app_cpu'])} | "
                      f"{', '.join(f'{v:.1f}' for v in r['app_stolen'])} / "
                      f"{', '.join(f'{v:.1f}' for v in r['cli_stolen'])} | {repeated} |")
