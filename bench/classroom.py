@@ -10,8 +10,9 @@ for one epoch on all 60,000 images, on the Train page (watched, charts updating)
 `python -m aelib train`, interleaved with a CLI run on either side of every page run (the page is compared
 with their mean, as this machine's speed drifts); both report their own seconds (training and test
 passes), so the ratio of times is the ratio of samples/s. A page run where it or a CLI run beside it lost
-more than half a second of CPU to the hypervisor (steal time) is run again, and listed. Each page run also counts the CPU
-the browser and the server used from Start to Finished: the most the page can have taken from the training.
+more than half a second of CPU to the hypervisor (steal time) is run again, and listed. Each page run also
+counts the CPU the browser and the server used from Start to Finished: the most the page can have taken
+from the training.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.browser import (ROOT, VIEWPORT, browser, goto_page, open_home, serve, set_up_run,  # noqa: E402
                            start_and_finish, train_in_cli, write_block)
+from bench.load import cpu_seconds  # noqa: E402
 
 FINISHED = re.compile(r"Finished \d+ epochs? in [\d.]+ s")
 
@@ -105,17 +107,14 @@ def stolen_s() -> float:
 
 def app_cpu_s(server_pid: int) -> float:
     """CPU seconds used so far by the app around a training run: the Streamlit server and every Chromium
-    process (the training process, a child of the server, left out). From /proc, as psutil would."""
+    process (the training process, a child of the server, left out)."""
     total = 0.0
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            cmdline = (proc / "cmdline").read_bytes()
-            if int(proc.name) != server_pid and b"chrom" not in cmdline:
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, ValueError):
+            if int(proc.name) == server_pid or b"chrom" in (proc / "cmdline").read_bytes():
+                total += cpu_seconds(int(proc.name))
+        except OSError:
             continue  # it ended meanwhile
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
     return total
 
 

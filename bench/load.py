@@ -378,7 +378,7 @@ async def keep_training(url: str, deadline: float, preset: str, epochs: int, not
             await s.close()
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process itself (not its children), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
@@ -414,10 +414,10 @@ def run_load(n: int, seconds: float, think: tuple[float, float] = (1.0, 3.0), mo
     the latencies, every error, and the CPU used."""
     with serve(env or {}) as server:
         b0, tot0 = _machine_busy()
-        c0, t0 = _cpu_seconds(server.pid), time.perf_counter()
+        c0, t0 = cpu_seconds(server.pid), time.perf_counter()
         students, notes = asyncio.run(_class(server.url, n, seconds, think, model, seed, train))
         wall = time.perf_counter() - t0
-        cpu = _cpu_seconds(server.pid) - c0
+        cpu = cpu_seconds(server.pid) - c0
         b1, tot1 = _machine_busy()
     lat = {k: [v for s in students for v in s.latencies[k]] for k in ("pin", "load")}
     both = lat["pin"] + lat["load"]
