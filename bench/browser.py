@@ -291,9 +291,12 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=re.compile(rf"^{re.escape(option)}(\s|$)")).first.click()
 
 
+LIVE_BAR = ".st-key-train-progress .livebar"  # the Train page's live progress bar (in the component's shadow root)
+
+
 def progress(page) -> int:
-    """The training step the Train page's progress bar reports."""
-    text = page.locator("[data-testid=stProgress]").first.inner_text()
+    """The training step the Train page's live progress bar shows."""
+    text = page.locator(LIVE_BAR).first.inner_text()
     return int(re.search(r"step ([\d,]+) of", text).group(1).replace(",", ""))
 
 

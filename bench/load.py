@@ -363,12 +363,13 @@ async def keep_training(url: str, deadline: float, preset: str, epochs: int, not
         s.press("train:start")
         await s.rerun()
         notes["started"] = bool(s.timers)
-        pattern, seen = re.compile(r"step ([\d,]+) of"), []
+        seen = []
         while time.perf_counter() < deadline and s.timers:
             run = await s.tick()  # the live view's timers, as the browser keeps them
-            for t, e in run.elements:
-                if e.WhichOneof("type") == "progress" and (m := pattern.search(e.progress.text)):
-                    seen.append((t, int(m.group(1).replace(",", ""))))
+            for t, e in run.elements:  # the live bar's data holds the step the run has reached
+                if e.WhichOneof("type") == "bidi_component" and "step" in (bar := json.loads(e.bidi_component.json
+                                                                                             or "{}")):
+                    seen.append((t, bar["step"]))
         if len(seen) > 1:
             notes["steps_per_s"] = (seen[-1][1] - seen[0][1]) / (seen[-1][0] - seen[0][0])
     except Exception as err:  # noqa: BLE001

@@ -6,6 +6,7 @@ import ui
 from aelib.data import CLASS_NAMES
 from aelib.presets import PRESETS, get_preset
 from ui import training, words
+from ui.livebar import live_bar
 
 st.title("Train an autoencoder")
 BATCHES = [16, 32, 64, 100, 128, 256, 512, 1024]
@@ -75,12 +76,10 @@ if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:sto
 
 
 def show_progress(job, v) -> None:
-    """Where the run is: its place in the queue, or its progress bar."""
+    """How far the finished run got, and how fast."""
     training.remember_startup(v)
-    if v.state == "queued":
-        st.info(training.waiting_note(job))
-    elif v.last is not None or v.running:  # a run that ended before its first step has its message above
-        st.progress(v.last.fraction if v.last else 0.0, text=training.progress_text(job, v))
+    if v.last is not None:  # a run that ended before its first step has its message above
+        st.progress(v.last.fraction, text=training.progress_text(job, v))
 
 
 def show_figures(job, v) -> None:
@@ -122,19 +121,17 @@ def save_form(job, running: bool) -> None:
         st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
 
 
-# Two fragments: the progress bar redraws often and costs the browser little; the charts, which cost it more,
-# redraw less often. Both run with the page at Start, so the chart is there before the first step.
-@st.fragment(run_every=training.POLL_S)
-def live_progress(job) -> None:
+# The live view redraws itself every FIGURES_S, with the charts; its progress bar moves on in the page between,
+# and asks for a redraw when the run should have ended. It is drawn at Start, so the chart is there before the
+# first step.
+@st.fragment(run_every=training.FIGURES_S)
+def live_view(job) -> None:
     v = job.view()
-    show_progress(job, v)
     if not v.running:
         st.rerun()  # the whole page, which now shows the finished run and the save form
-
-
-@st.fragment(run_every=training.FIGURES_S)
-def live_figures(job) -> None:
-    show_figures(job, job.view())
+    training.remember_startup(v)
+    live_bar(training.live_bar_data(job, v), key="train:progress")
+    show_figures(job, v)
     if job.can_save:
         with st.expander("Keep the model as it is now, while it trains on"):
             save_form(job, running=True)
@@ -149,8 +146,7 @@ elif job is not None:
     st.divider()
     v = job.view()
     if v.running:
-        live_progress(job)
-        live_figures(job)
+        live_view(job)
     else:
         {"done": st.success, "stopped": st.warning}.get(v.state, st.error)(words.job_message(v))
         show_progress(job, v)

@@ -212,8 +212,7 @@ def _start_vae_2d(page, go_to_train: bool = True) -> None:
 def test_training_starts_moves_and_stops(session):
     page = session
     _start_vae_2d(page)
-    bar = page.locator("[data-testid=stProgress]")
-    bar.first.wait_for(timeout=60_000)
+    page.locator(B.LIVE_BAR).first.wait_for(timeout=60_000)
     page.get_by_text("images/s").wait_for(timeout=60_000)
     first = B.progress(page)
     page.wait_for_timeout(2500)
@@ -223,6 +222,38 @@ def test_training_starts_moves_and_stops(session):
     page.get_by_text("Training stopped on request.").wait_for(timeout=30_000)
     no_exception(page)
     page.screenshot(path=SHOTS / "train-stopped.png")
+
+
+def test_the_pages_own_first_run_ends_by_itself_and_draws_its_map(session):
+    """The Train page as it opens, Start pressed: the bar asks the server for news while the run starts, and the
+    page shows the finished run with its 2-D map. Then the bar's own clock, driven by hand: it moves on at the
+    run's pace, one step short of the end at most, and asks the server when the run should have ended."""
+    base = "/".join(session.url.split("/", 3)[:3])
+    page = session.context.browser.new_page(viewport={"width": 1280, "height": 1600})  # its own session
+    try:
+        page.goto(base + "/train")
+        page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+        B.settle(page)
+        assert B.start_and_finish(page, timeout=120) > 0
+        page.get_by_text("The 2-D codes of").wait_for(timeout=30_000)
+        no_exception(page)
+        page.screenshot(path=SHOTS / "train-first-run.png")
+        assert "start" in page.evaluate("globalThis.aelibLiveBar.asks")  # its asks reached the server
+        shown = page.evaluate("""async () => {
+            const bar = globalThis.aelibLiveBar, asked = [];
+            bar.update({run: "by hand", running: true, fraction: 0.5, text: "", template: "{epoch}|{step}|{left}",
+                        step: 100, total: 200, perEpoch: 100, epochs: 2, stepsPerS: 50, eta: 2, askIn: 1.5,
+                        askEvery: 60}, (name, value) => asked.push(name));
+            const first = bar.text.textContent;
+            await new Promise((r) => setTimeout(r, 2200));
+            bar.stop();
+            return {first, later: bar.text.textContent, asked, asks: bar.asks.slice(-1)};
+        }""")
+        assert shown["first"] == "2|100|2"
+        assert shown["later"] == "2|199|0"  # 100 steps in 2 s at 50 a second, held one short of the end
+        assert shown["asked"] == ["due"] and shown["asks"] == ["end"]  # asked once, 1.5 s in
+    finally:
+        page.close()
 
 
 def test_a_shared_link_opens_the_same_view(session):

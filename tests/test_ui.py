@@ -65,6 +65,33 @@ def test_pages_name_priors_figures_and_endings():
     assert "page was closed" in words.job_message(gone)
 
 
+def test_the_live_bar_moves_on_at_the_runs_pace_and_asks_when_the_run_should_end():
+    from types import SimpleNamespace
+
+    from aelib.train import Event
+    from ui import training
+
+    job = SimpleNamespace(config=SimpleNamespace(epochs=2))
+    starting = training.live_bar_data(job, JobView("loading", "Loading MNIST…", None))
+    assert starting["text"] == "Loading MNIST…" and "template" not in starting
+    assert starting["askIn"] == training.POLL_S  # no pace yet: the page asks the server
+
+    early = JobView("running", "", Event("step", 0.25, 100, 400, elapsed=10.0, samples_per_s=1280.0))
+    bar = training.live_bar_data(job, early)
+    assert bar["stepsPerS"] == 10 and bar["eta"] == 30 and bar["perEpoch"] == 200 and bar["fraction"] == 0.25
+    assert bar["askIn"] is None  # the end is further off than the live view's own redraw
+    # The page fills in the template as the server would have written it.
+    assert bar["template"].format(epoch=1, step="100", left="30") == training.progress_text(job, early)
+    assert bar["text"] == training.progress_text(job, early) == ("Epoch 1 of 2 · step 100 of 400 · 1,280 images/s · "
+                                                                 "30 s left")
+
+    late = JobView("running", "", Event("step", 1.95, 390, 400, elapsed=39.0, samples_per_s=1280.0))
+    assert training.live_bar_data(job, late)["askIn"] == pytest.approx(1.0 + training.ASK_AFTER_S)
+
+    done = JobView("done", "Finished", Event("done", 2.0, 400, 400, elapsed=40.0, samples_per_s=1280.0))
+    assert training.live_bar_data(job, done)["askIn"] is None and "template" not in training.live_bar_data(job, done)
+
+
 def test_a_kept_drawing_is_checked_before_the_model_sees_it():
     from aelib.images import ImageError
     from ui.pad import drawing

@@ -25,10 +25,12 @@ from ui.checkpoints import remember_trained, shipped_dir, trained_dir
 # A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
 # minutes may be throttled to once a minute, so this leaves room for that.
 ABANDON_AFTER_S = 150
-# How often the live view redraws its progress, and its charts: each redraw costs the browser's
-# renderer CPU (a progress bar about 0.05 s, the charts 0.2-0.4 s), which a run on the same two cores
-# pays in full, as its two threads wait for each other (bench/RESULTS.md).
-POLL_S, FIGURES_S = 2.0, 10.0
+# How often the live view redraws: each redraw costs the browser's renderer CPU (a progress bar about 0.05 s,
+# the charts 0.2-0.4 s), which a run on the same two cores pays in full, as its two threads wait for each
+# other (bench/RESULTS.md). So the charts redraw every FIGURES_S, and the progress bar moves on in the page
+# between. It asks the server sooner only while a run waits or starts (every POLL_S), and at its expected end
+# (ASK_AFTER_S after it, then every POLL_S until it has ended).
+POLL_S, FIGURES_S, ASK_AFTER_S = 2.0, 10.0, 1.0
 FULL_SET = 60_000  # training images in MNIST and Fashion-MNIST: no limit
 TEST_SET = 10_000  # test images, each evaluated once an epoch
 # The page opens on a run that draws a 2-D map with digit clusters while a teacher explains it
@@ -150,10 +152,31 @@ def progress_text(j: TrainingJob, v: JobView) -> str:
     if ev is None:
         return v.message
     epoch = min(int(ev.epoch) + 1, j.config.epochs) if v.running else round(ev.epoch, 2)
+    return _progress_line(j, v).format(epoch=epoch, step=f"{ev.step:,}", left=f"{ev.eta:.0f}")
+
+
+def _progress_line(j: TrainingJob, v: JobView) -> str:
+    """progress_text with {epoch}, {step} and {left} still to fill in, as the live bar does while the run goes."""
+    ev = v.last
     rate = ev.samples_per_s if v.running else v.mean_samples_per_s
-    eta = f"{ev.eta:.0f} s left" if v.running and not math.isnan(ev.eta) else f"{ev.elapsed:.1f} s in all"
-    return (f"Epoch {epoch} of {j.config.epochs} · step {ev.step:,} of {ev.total_steps:,} · "
-            f"{rate:,.0f} images/s · {eta}")
+    left = "{left} s left" if v.running and not math.isnan(ev.eta) else f"{ev.elapsed:.1f} s in all"
+    return f"Epoch {{epoch}} of {j.config.epochs} · step {{step}} of {ev.total_steps:,} · {rate:,.0f} images/s · {left}"
+
+
+def live_bar_data(j: TrainingJob, v: JobView) -> dict:
+    """What the live bar draws, and moves on by itself at the run's pace once it has one; `askIn`: seconds
+    until it asks the server again (None: the live view's own timer asks first), and `askEvery` after that."""
+    ev = v.last
+    queued = v.state == "queued"
+    data = {"run": str(id(j)), "running": v.running, "fraction": ev.fraction if ev else 0.0,
+            "text": waiting_note(j) if queued else progress_text(j, v), "askIn": POLL_S if v.running else None,
+            "askEvery": POLL_S}
+    if v.running and not queued and ev is not None and ev.step and ev.elapsed > 0:
+        due = ev.eta + ASK_AFTER_S  # the run's end, and the test set's last pass after it
+        data |= {"template": _progress_line(j, v), "step": ev.step, "total": ev.total_steps, "eta": ev.eta,
+                 "stepsPerS": ev.step / ev.elapsed, "perEpoch": ev.total_steps / j.config.epochs,
+                 "epochs": j.config.epochs, "askIn": due if due < FIGURES_S else None}
+    return data
 
 
 def reference_run(model: dict, dataset: str, beta: float = 1.0) -> tuple[str, list[dict]] | None:
