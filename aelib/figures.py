@@ -368,6 +368,8 @@ def loss_chart(steps: list[dict], evals: list[dict], variational: bool, height: 
             marker=dict(size=7, color="#999999"),
         ), row=1, col=1)
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    if cols == 2:  # both panels over the same epochs, the reference's included, even where one has no points yet
+        fig.update_xaxes(matches="x", col=2)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25),
                       plot_bgcolor="white", uirevision="keep")
     return fig

@@ -69,6 +69,7 @@ def test_loss_chart_shows_train_and_test_and_splits_kl_for_vaes():
     names = [t.name for t in vae.data]
     assert names == ["train loss", "test loss", "train reconstruction", "test reconstruction", "train KL", "test KL"]
     assert vae.data[-1].xaxis == "x2"  # KL on its own panel
+    assert vae.layout.xaxis2.matches == "x" and vae.layout.xaxis.matches is None  # over the same epochs
     assert list(vae.data[1].y) == [140.0, 130.0]
     ae = figures.loss_chart([{"epoch": 0.5, "loss": 784 * 0.2}], [{"epoch": 1.0, "loss": 784 * 0.1}], variational=False)
     assert [t.name for t in ae.data] == ["train loss", "test loss"]

@@ -22,7 +22,7 @@ from aelib.presets import get_preset, recipe
 from ui import shared
 from ui.checkpoints import remember_trained, shipped_dir, trained_dir
 
-# A job nobody has polled for this long is stopped. Browsers poll every 2 s, but a tab hidden for
+# A job nobody has polled for this long is stopped. An open page polls every 2-10 s, but a tab hidden for
 # minutes may be throttled to once a minute, so this leaves room for that.
 ABANDON_AFTER_S = 150
 # How often the live view redraws: each redraw costs the browser's renderer CPU (a progress bar about 0.05 s,
