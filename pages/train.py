@@ -130,6 +130,8 @@ def live_view(job) -> None:
     if not v.running:
         st.rerun()  # the whole page, which now shows the finished run and the save form
     training.remember_startup(v)
+    if v.state == "queued":
+        st.info(training.waiting_note(job))
     live_bar(training.live_bar_data(job, v), key="train:progress")
     show_figures(job, v)
     if job.can_save:

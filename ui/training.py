@@ -169,7 +169,7 @@ def live_bar_data(j: TrainingJob, v: JobView) -> dict:
     ev = v.last
     queued = v.state == "queued"
     data = {"run": str(id(j)), "running": v.running, "fraction": ev.fraction if ev else 0.0,
-            "text": waiting_note(j) if queued else progress_text(j, v), "askIn": POLL_S if v.running else None,
+            "text": "Waiting for a free trainer…" if queued else progress_text(j, v), "askIn": POLL_S if v.running else None,
             "askEvery": POLL_S}
     if v.running and not queued and ev is not None and ev.step and ev.elapsed > 0:
         due = ev.eta + ASK_AFTER_S  # the run's end, and the test set's last pass after it
