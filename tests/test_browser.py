@@ -241,7 +241,7 @@ def test_the_pages_own_first_run_ends_by_itself_and_draws_its_map(session):
         assert "start" in page.evaluate("globalThis.aelibLiveBar.asks")  # its asks reached the server
         shown = page.evaluate("""async () => {
             const bar = globalThis.aelibLiveBar, asked = [];
-            bar.update({run: "by hand", running: true, fraction: 0.5, text: "", template: "{epoch}|{step}|{left}",
+            bar.update({run: "by hand", fraction: 0.5, text: "", template: "{epoch}|{step}|{left}",
                         step: 100, total: 200, perEpoch: 100, epochs: 2, stepsPerS: 50, eta: 2, askIn: 1.5,
                         askEvery: 60}, (name, value) => asked.push(name));
             const first = bar.text.textContent;

@@ -160,7 +160,8 @@ def _progress_line(j: TrainingJob, v: JobView) -> str:
     ev = v.last
     rate = ev.samples_per_s if v.running else v.mean_samples_per_s
     left = "{left} s left" if v.running and not math.isnan(ev.eta) else f"{ev.elapsed:.1f} s in all"
-    return f"Epoch {{epoch}} of {j.config.epochs} · step {{step}} of {ev.total_steps:,} · {rate:,.0f} images/s · {left}"
+    return (f"Epoch {{epoch}} of {j.config.epochs} · step {{step}} of {ev.total_steps:,} · {rate:,.0f} images/s · "
+            f"{left}")
 
 
 def live_bar_data(j: TrainingJob, v: JobView) -> dict:
@@ -168,9 +169,9 @@ def live_bar_data(j: TrainingJob, v: JobView) -> dict:
     until it asks the server again (None: the live view's own timer asks first), and `askEvery` after that."""
     ev = v.last
     queued = v.state == "queued"
-    data = {"run": str(id(j)), "running": v.running, "fraction": ev.fraction if ev else 0.0,
-            "text": "Waiting for a free trainer…" if queued else progress_text(j, v), "askIn": POLL_S if v.running else None,
-            "askEvery": POLL_S}
+    data = {"run": str(id(j)), "fraction": ev.fraction if ev else 0.0,
+            "text": "Waiting for a free trainer…" if queued else progress_text(j, v),
+            "askIn": POLL_S if v.running else None, "askEvery": POLL_S}
     if v.running and not queued and ev is not None and ev.step and ev.elapsed > 0:
         due = ev.eta + ASK_AFTER_S  # the run's end, and the test set's last pass after it
         data |= {"template": _progress_line(j, v), "step": ev.step, "total": ev.total_steps, "eta": ev.eta,

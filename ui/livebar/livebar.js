@@ -20,8 +20,8 @@ class LiveBar {
     this.asks = [];  // why the page asked the server, one entry an ask: "start" (no pace yet) or "end"
   }
 
-  // data: {text, fraction, running, askIn, askEvery} and, once the run has a pace, {template, step, total, perEpoch,
-  // epochs, stepsPerS, eta}; the template's {epoch}, {step} and {left} are filled in here.
+  // data: {text, fraction, askIn, askEvery} and, once the run has a pace, {template, step, total, perEpoch, epochs,
+  // stepsPerS, eta}; the template's {epoch}, {step} and {left} are filled in here.
   update(data, trigger) {
     this.stop();
     if (data.run !== this.run) this.shown = this.step = 0;  // a new run starts from its own reports
@@ -29,7 +29,7 @@ class LiveBar {
     this.data = data;
     this.since = performance.now();
     this.draw();
-    if (data.running && data.template) this.ticker = setInterval(() => this.draw(), TICK_MS);
+    if (data.template) this.ticker = setInterval(() => this.draw(), TICK_MS);
     // Asked again and again until the answer changes: an answer with the same data draws nothing new here.
     const ask = (s) => {
       this.asking = setTimeout(() => {
@@ -47,7 +47,7 @@ class LiveBar {
       this.show(d.fraction, d.text);
       return;
     }
-    const s = d.running ? (performance.now() - this.since) / 1000 : 0;
+    const s = (performance.now() - this.since) / 1000;
     // One step short of the end at most: only the server says a run is finished.
     // A report that lags the estimate (the test set's pass at an epoch's end) does not pull it back.
     const step = Math.max(this.step, d.step, Math.min(d.step + d.stepsPerS * s, d.total - 1));
