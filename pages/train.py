@@ -121,11 +121,11 @@ def save_form(job, running: bool) -> None:
         st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
 
 
-# The live view redraws itself every FIGURES_S, with the charts; its progress bar moves on in the page between,
-# and asks for a redraw when the run should have ended. It is drawn at Start, so the chart is there before the
-# first step.
+# The live view: a progress bar that moves on in the page and asks the server only while the run starts and when
+# it should have ended, and charts redrawn every FIGURES_S. Two fragments, so that an ask redraws the bar alone: a
+# redraw of the charts takes the browser a few tenths of a second of a core, which the training would lose.
 @st.fragment(run_every=training.FIGURES_S)
-def live_view(job) -> None:
+def live_progress(job) -> None:
     v = job.view()
     if not v.running:
         st.rerun()  # the whole page, which now shows the finished run and the save form
@@ -133,6 +133,14 @@ def live_view(job) -> None:
     if v.state == "queued":
         st.info(training.waiting_note(job))
     live_bar(training.live_bar_data(job, v), key="train:progress")
+
+
+@st.fragment(run_every=training.FIGURES_S)
+def live_figures(job) -> None:
+    """Drawn at Start, so the chart is there before the first step."""
+    v = job.view()
+    if not v.running:
+        st.rerun()
     show_figures(job, v)
     if job.can_save:
         with st.expander("Keep the model as it is now, while it trains on"):
@@ -148,7 +156,8 @@ elif job is not None:
     st.divider()
     v = job.view()
     if v.running:
-        live_view(job)
+        live_progress(job)
+        live_figures(job)
     else:
         {"done": st.success, "stopped": st.warning}.get(v.state, st.error)(words.job_message(v))
         show_progress(job, v)

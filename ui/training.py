@@ -29,7 +29,7 @@ ABANDON_AFTER_S = 150
 # the charts 0.2-0.4 s), which a run on the same two cores pays in full, as its two threads wait for each
 # other (bench/RESULTS.md). So the charts redraw every FIGURES_S, and the progress bar moves on in the page
 # between. It asks the server sooner only while a run waits or starts (every POLL_S), and at its expected end
-# (ASK_AFTER_S after it, then every POLL_S until it has ended).
+# (ASK_AFTER_S after it, then every POLL_S until it has ended); an ask redraws the bar alone, not the charts.
 POLL_S, FIGURES_S, ASK_AFTER_S = 2.0, 10.0, 1.0
 FULL_SET = 60_000  # training images in MNIST and Fashion-MNIST: no limit
 TEST_SET = 10_000  # test images, each evaluated once an epoch
