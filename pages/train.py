@@ -124,11 +124,18 @@ def save_form(job, running: bool) -> None:
 # The live view: a progress bar that moves on in the page and asks the server only while the run starts and when
 # it should have ended, and charts redrawn every FIGURES_S. Two fragments, so that an ask redraws the bar alone: a
 # redraw of the charts takes the browser a few tenths of a second of a core, which the training would lose.
-@st.fragment(run_every=training.FIGURES_S)
-def live_progress(job) -> None:
+def running_view(job):
+    """The job's view while it runs; once it has ended, the whole page again, which shows the finished run and
+    the save form."""
     v = job.view()
     if not v.running:
-        st.rerun()  # the whole page, which now shows the finished run and the save form
+        st.rerun()
+    return v
+
+
+@st.fragment(run_every=training.FIGURES_S)
+def live_progress(job) -> None:
+    v = running_view(job)
     training.remember_startup(v)
     if v.state == "queued":
         st.info(training.waiting_note(job))
@@ -138,9 +145,7 @@ def live_progress(job) -> None:
 @st.fragment(run_every=training.FIGURES_S)
 def live_figures(job) -> None:
     """Drawn at Start, so the chart is there before the first step."""
-    v = job.view()
-    if not v.running:
-        st.rerun()
+    v = running_view(job)
     show_figures(job, v)
     if job.can_save:
         with st.expander("Keep the model as it is now, while it trains on"):

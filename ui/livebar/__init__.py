@@ -1,5 +1,5 @@
 """The Train page's live progress bar, moved on in the browser at the run's own pace: the server redraws it
-only with the charts, and when the run should have ended, instead of every two seconds."""
+every 10 s, while a run starts, and when the run should have ended, instead of every two seconds."""
 
 from __future__ import annotations
 
