@@ -218,6 +218,7 @@ class TrainingJob:
         self._callbacks: list[Callable[[TrainingJob], None]] = []
         self._callbacks_lock = threading.Lock()
         self._done = False  # the callbacks have run
+        self._over = threading.Event()  # set once the job shows its final state
         self._abandoned = False
 
     @property
@@ -267,9 +268,14 @@ class TrainingJob:
                 return
             self._progress.set("stopped", "Taken out of the queue before it started.")
         self._ended()
+        self._over.set()
 
     def join(self, timeout: float | None = None) -> None:
         self._reader.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the job has ended and shows its final state; False if `timeout` seconds passed first."""
+        return self._over.wait(timeout)
 
     def add_done_callback(self, fn: Callable[["TrainingJob"], None]) -> None:
         """Call `fn(job)` once the job has ended, or at once if it has."""
@@ -290,6 +296,7 @@ class TrainingJob:
         self._process.join()
         self._ended()  # first, so a job that shows as ended has released its place in a queue
         self._progress.set(state, message)
+        self._over.set()
 
     def _read_messages(self) -> tuple[str, str]:
         """Take in the child's messages until the end; the final state and message."""

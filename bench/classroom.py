@@ -26,9 +26,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.browser import (ROOT, VIEWPORT, browser, goto_page, open_home, serve, set_up_run,  # noqa: E402
-                           start_and_finish, train_in_cli, write_block)
-from bench.load import cpu_seconds  # noqa: E402
+from bench.browser import train_in_cli, write_block  # noqa: E402
+from drivers.chromium import (  # noqa: E402
+    browser,
+    goto_page,
+    new_page,
+    open_home,
+    set_up_run,
+    start_and_finish,
+)
+from drivers.serve import ROOT, cpu_seconds, serve  # noqa: E402
 
 FINISHED = re.compile(r"Finished \d+ epochs? in [\d.]+ s")
 
@@ -63,7 +70,7 @@ def cold_start(b, model: str = "vae-2d.pt", root: Path = ROOT) -> dict:
     t0 = time.perf_counter()
     with serve(root=root) as server:
         up = time.perf_counter() - t0
-        page = b.new_page(viewport=VIEWPORT)
+        page = new_page(b)
         page.goto(f"{server.url}/explorer?model={model}")
         page.wait_for_function("globalThis.aelibPad && globalThis.aelibPad.ready", timeout=120_000)
         digit = time.perf_counter() - t0

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import browser as B  # noqa: E402
+from drivers import chromium as B  # noqa: E402
+from drivers.serve import serve  # noqa: E402
 
 MODELS = ["vae-2d.pt", "vae-2d-mixture.pt", "conv-vae.pt"]
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -32,7 +33,7 @@ def wire(b, url: str) -> tuple[float, float, float, float]:
     """(MB over the wire, MB of it the runtime and model) for a first visit to the explorer, then the same for
     a reload of it, in one fresh browser context with its own cache."""
     context = b.new_context(viewport=B.VIEWPORT)
-    page = context.new_page()
+    page = B.new_page(context)
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     got: dict[str, float] = {}  # request -> bytes over the network, headers and (gzipped) body
@@ -58,16 +59,16 @@ def wire(b, url: str) -> tuple[float, float, float, float]:
 
 def measure(moves: int) -> dict:
     out: dict = {"hover": {}, "stroke": {}}
-    with B.serve({"AELIB_DATA": os.environ.get("AELIB_DATA", "")}) as server, B.browser() as b:
+    with serve({"AELIB_DATA": os.environ.get("AELIB_DATA", "")}) as server, B.browser() as b:
         out["wire"] = wire(b, server.url)
         for model in MODELS:
-            page = b.new_page(viewport=B.VIEWPORT)
+            page = B.new_page(b)
             frames = []
             page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
             page.goto(f"{server.url}/explorer?model={model}")
             B.wait_explorer(page)
             page.wait_for_timeout(3000)
-            B.settle(page, timeout=60_000)
+            B.idle(page)
             page.evaluate("for (const k in globalThis.aelibPad.stats) globalThis.aelibPad.stats[k] = []")
             sent = len(frames)
             B.hover(page, moves, seed=1)

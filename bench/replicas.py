@@ -19,157 +19,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import random
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.browser import ROOT, write_block  # noqa: E402
-from bench.load import STICKY, Session, Student, alerts, code_of, percentile, train_to_the_end  # noqa: E402
+from bench.browser import write_block  # noqa: E402
+from bench.load import percentile  # noqa: E402
+from drivers import deploy  # noqa: E402
+from drivers.chromium import (  # noqa: E402
+    VIEWPORT,
+    browser,
+    code_shown,
+    new_page,
+    pin_at,
+    wait_explorer,
+)
+from drivers.serve import ROOT  # noqa: E402
+from drivers.wire import STICKY  # noqa: E402
 
 SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshots")
 
 
-def _free_ports(n: int) -> int:
-    """The first of `n` consecutive free localhost ports."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20_000, 60_000)
-        try:
-            with contextlib.ExitStack() as stack:
-                for p in range(base, base + n):
-                    s = stack.enter_context(socket.socket())
-                    s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
-
-
-@dataclass
-class Class:
-    """deploy/class.sh running: the balancer's address, its stats page and the replicas' process ids."""
-
-    url: str
-    stats_url: str
-    run: Path
-    checkpoints: Path
-
-    def replica_pid(self, n: int) -> int:
-        return int((self.run / f"replica{n}.pid").read_text())
-
-    def stop_replica(self, n: int) -> None:
-        """Kill replica `n` as a crash would (SIGKILL), and its restart loop first, so it stays down."""
-        os.kill(int((self.run / f"replica{n}.loop").read_text()), signal.SIGKILL)
-        os.kill(self.replica_pid(n), signal.SIGKILL)
-
-    def stats(self) -> dict[str, dict]:
-        """HAProxy's counters per replica: sessions now (scur), in all (stot), and its state."""
-        rows = urllib.request.urlopen(self.stats_url + "/;csv", timeout=5).read().decode().splitlines()
-        head = rows[0].lstrip("# ").split(",")
-        table = [dict(zip(head, r.split(","))) for r in rows[1:] if r]
-        return {r["svname"]: r for r in table if r["pxname"] == "replicas" and r["svname"].startswith("r")}
-
-
-@contextlib.contextmanager
-def class_server(timeout: float = 120):
-    """deploy/class.sh on free ports, every replica sharing a fresh checkpoints folder (the shipped
-    checkpoints linked into it); yields a Class once the balancer sees both replicas up."""
-    port = _free_ports(4)
-    tmp = Path(tempfile.mkdtemp(prefix="aelib-class-"))
-    ckpt = tmp / "checkpoints"
-    ckpt.mkdir()
-    for f in (ROOT / "checkpoints").iterdir():
-        if f.name != "trained":
-            (ckpt / f.name).symlink_to(f)
-    env = {**os.environ, "AELIB_PORT": str(port), "AELIB_RUN": str(tmp / "run"), "AELIB_CHECKPOINTS": str(ckpt)}
-    log = open(tmp / "class.log", "wb")
-    proc = subprocess.Popen(["bash", str(ROOT / "deploy" / "class.sh")], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # its own group, which it stops whole
-    c = Class(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 3}", tmp / "run", ckpt)
-    try:
-        t0 = time.perf_counter()
-        while True:
-            try:
-                if all(r["status"] == "UP" for r in c.stats().values()):
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - t0 > timeout:
-                raise RuntimeError(f"deploy/class.sh did not start:\n{(tmp / 'class.log').read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield c
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-async def _on_replica(url: str, replica: str, page: str, query: str = "") -> tuple[Session, object]:
-    """A new session drawn by `replica`: new visitors alternate, so open them until one lands there."""
-    for _ in range(6):
-        s = Session(url, query=query)
-        run = await s.open(page)
-        if s.cookies.get(STICKY) == replica:
-            return s, run
-        await s.close()
-    raise RuntimeError(f"no session landed on {replica}")
-
-
-async def saved_across(url: str, name: str = "from-r1") -> dict:
-    """Train and save on r1's Train page, then open the checkpoint by its link on r2's explorer."""
-    s, _ = await _on_replica(url, "r1", "train")
-    t0 = time.perf_counter()
-    await train_to_the_end(s)  # the page's defaults: vae-2d, one epoch
-    s.set_value("train:name", string_value=name)
-    s.press("train:save")
-    said = alerts(await s.rerun())
-    await s.close()
-    other, run = await _on_replica(url, "r2", "explorer", f"model=trained%2F{name}.pt")
-    shown, _ = code_of(run)
-    opened = f"model=trained%2F{name}.pt" in other.query  # the explorer's link names the model it shows
-    await other.close()
-    return {"trained_and_saved_s": round(time.perf_counter() - t0, 1), "said": said, "opened_on_r2": opened,
-            "code": shown}
-
-
-async def _class_with_a_stop(c: Class, n: int, seconds: float, stop_at: float, seed: int = 0) -> tuple[list, dict]:
-    rng = random.Random(seed)
-    students = [Student(c.url, "vae-2d.pt", (1.0, 3.0), random.Random(rng.random())) for _ in range(n)]
-    deadline = time.perf_counter() + seconds
-    notes: dict = {}
-
-    async def stop_one() -> None:
-        await asyncio.sleep(stop_at)
-        notes["stats_before"] = {k: int(v["scur"]) for k, v in c.stats().items()}
-        c.stop_replica(1)
-        notes["stopped_at_s"] = stop_at
-
-    await asyncio.gather(*[st.attend(deadline) for st in students], stop_one())
-    notes["stats_after"] = {k: (int(v["scur"]), v["status"]) for k, v in c.stats().items()}
-    return students, notes
-
-
-def class_with_a_stop(c: Class, n: int, seconds: float) -> dict:
+def class_with_a_stop(c: deploy.Class, n: int, seconds: float) -> dict:
     """n students through the balancer; replica 1 killed halfway. Counts, per student and in all."""
-    students, notes = asyncio.run(_class_with_a_stop(c, n, seconds, seconds / 2))
+    students, notes = asyncio.run(deploy.class_with_a_stop(c, n, seconds, seconds / 2))
     first = [s.replicas[0] if s.replicas else "none" for s in students]
     drops = [d for s in students for d in s.drops]
     recovered = [d["recovered_s"] for d in drops]
@@ -190,19 +67,17 @@ def class_with_a_stop(c: Class, n: int, seconds: float) -> dict:
     }
 
 
-def browser_stop(c: Class) -> dict:
+def browser_stop(c: deploy.Class) -> dict:
     """Chromium through the balancer: the explorer with a spot pinned and the Train page training, in two
     tabs on one replica; that replica killed. Times the explorer's way back, and reads the Train page."""
-    from bench.browser import VIEWPORT, browser, code_shown, pin_at, wait_explorer
-
     with browser() as b:
         ctx = b.new_context(viewport={"width": VIEWPORT["width"], "height": 1000})
-        explorer = ctx.new_page()
+        explorer = new_page(ctx)
         explorer.goto(c.url + "/explorer?model=vae-2d.pt")
         wait_explorer(explorer)
         pin_at(explorer, 0.3, 0.7)
         before = code_shown(explorer)
-        trainer = ctx.new_page()  # same browser, same cookie: the same replica
+        trainer = new_page(ctx)  # same browser, same cookie: the same replica
         trainer.goto(c.url + "/train")
         trainer.get_by_role("button", name="Start training").click()
         trainer.get_by_text(re.compile(r"step [\d,]+ of")).first.wait_for(timeout=60_000)
@@ -282,14 +157,14 @@ def main() -> None:
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
-    with class_server() as c:
-        saved = {"opened_on_r2": True} if args.no_save else asyncio.run(saved_across(c.url))
+    with deploy.class_server() as c:
+        saved = {"opened_on_r2": True} if args.no_save else asyncio.run(deploy.saved_across(c.url))
         print(json.dumps(saved), flush=True)
         load = class_with_a_stop(c, args.sessions, args.seconds)
         print(json.dumps(load, indent=1), flush=True)
     page = None
     if not args.no_browser:
-        with class_server() as c:
+        with deploy.class_server() as c:
             page = browser_stop(c)
             print(json.dumps(page), flush=True)
     text = report(saved, load, page, "python bench/replicas.py " + " ".join(sys.argv[1:]))

@@ -21,8 +21,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.browser import ROOT, browser, serve, write_block  # noqa: E402
-from bench.load import Session, Student, percentile, train_to_the_end  # noqa: E402
+from bench.browser import write_block  # noqa: E402
+from bench.load import percentile  # noqa: E402
+from drivers.chromium import browser, new_page  # noqa: E402
+from drivers.serve import ROOT, serve  # noqa: E402
+from drivers.students import Student  # noqa: E402
+from drivers.wire import Session, train_to_the_end  # noqa: E402
 
 CHART = ROOT / "bench" / "soak.png"
 
@@ -129,7 +133,7 @@ def chart(r: dict, path: Path = CHART) -> None:
         html = Path(tmp) / "soak.html"
         fig.write_html(html, include_plotlyjs=True, full_html=True)
         with browser() as b:
-            page = b.new_page(viewport={"width": 1000, "height": 640})
+            page = new_page(b, {"width": 1000, "height": 640})
             page.goto(html.as_uri())
             page.wait_for_selector(".main-svg")
             page.screenshot(path=str(path))

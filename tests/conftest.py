@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -11,6 +14,8 @@ import torch
 from aelib.data import data_available
 
 ROOT = Path(__file__).resolve().parent.parent
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one of pytest-xdist's processes: each has a core, not both
+    torch.set_num_threads(1)
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -26,6 +31,31 @@ def need(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
     pytest.skip(reason)
+
+
+def wait_until(ready: Callable[[], object], what: str, timeout: float = 120.0) -> None:
+    """Wait for something this process can only look at, not be told of (a process gone, a file written):
+    look again every 0.05 s. `timeout` only keeps a broken run from hanging; it is no target."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what} after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def with_data(data_root, monkeypatch):
+    """The app reads MNIST from where the tests found it."""
+    monkeypatch.setenv("AELIB_DATA", str(data_root))
+
+
+@pytest.fixture
+def own_checkpoints(tmp_path, monkeypatch):
+    """A checkpoints folder of the test's own, holding two shipped models."""
+    for name in ("vae-2d.pt", "ae-2d.pt"):
+        shutil.copy(ROOT / "checkpoints" / name, tmp_path / name)
+    monkeypatch.setenv("AELIB_CHECKPOINTS", str(tmp_path))
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

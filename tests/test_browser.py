@@ -7,7 +7,6 @@ import os
 import pickle
 import random
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -16,8 +15,9 @@ import torch
 
 import aelib
 from aelib.latent import decode
-from bench import browser as B
-from tests.conftest import need
+from drivers import chromium as B
+from drivers.serve import children, serve
+from tests.conftest import need, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshots")
@@ -41,7 +41,7 @@ def server(data_root, checkpoints):
         need(f"Chromium or Playwright missing (looked for {B.CHROMIUM}); on Debian: apt-get install chromium, "
              "pip install playwright")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with B.serve({"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}) as server:
+    with serve({"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}) as server:
         yield server
 
 
@@ -96,15 +96,18 @@ def test_home_then_explorer_hover_pin_and_slider(session):
     no_exception(page)
 
 
+def _base(page) -> str:
+    return "/".join(page.url.split("/", 3)[:3])
+
+
 def test_hovering_decodes_in_the_page_and_sends_the_server_nothing(session):
-    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    page = B.new_page(session.context.browser)
     frames = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
     try:
-        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=conv-vae.pt")
+        page.goto(_base(session) + "/explorer?model=conv-vae.pt")
         B.wait_explorer(page)
-        page.wait_for_timeout(2000)
-        B.settle(page)
+        B.idle(page)
         before, digit = len(frames), B.pad_digit(page)
         B.hover(page, 120)
         page.wait_for_function("!globalThis.aelibPad.busy")
@@ -119,9 +122,9 @@ def test_hovering_decodes_in_the_page_and_sends_the_server_nothing(session):
 
 @pytest.mark.parametrize("strokes, digit", [(B.ONE, 1), (B.ZERO, 0)])
 def test_a_drawn_digit_lands_among_its_own_class(session, strokes, digit):
-    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    page = B.new_page(session.context.browser)
     try:
-        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-2d.pt")
+        page.goto(_base(session) + "/explorer?model=vae-2d.pt")
         B.wait_explorer(page)
         B.draw(page, strokes)
         # The 25 test digits nearest the drawing's mark, by the map's own points and labels.
@@ -149,8 +152,8 @@ def test_the_page_decodes_and_prepares_as_torch_does(session, data_root):
     are prepared in the page as aelib.images.prepare_digit prepares the same picture."""
     from aelib.images import prepare_digit
 
-    page = session.context.browser.new_page(viewport=B.VIEWPORT)
-    base = session.url.split("?")[0].rsplit("/", 1)[0]
+    page = B.new_page(session.context.browser)
+    base = _base(session)
     worst = {}
     try:
         for path in sorted((ROOT / "checkpoints").glob("*.pt")):
@@ -158,7 +161,7 @@ def test_the_page_decodes_and_prepares_as_torch_does(session, data_root):
             B.wait_explorer(page)
             model = aelib.load(path, device="cpu")
             codes = torch.randn(100, model.latent_dim, generator=torch.Generator().manual_seed(3))
-            got = page.evaluate("([c, n]) => globalThis.aelibPad.decodeBatch(c, n).then(Array.from)",
+            got = page.evaluate("([c, n]) => globalThis.aelibPad.model.decode(c, n).then(Array.from)",
                                 [codes.flatten().tolist(), 100])
             worst[path.name] = (torch.tensor(got).reshape(100, 28, 28) - decode(model, codes)).abs().max().item()
         assert max(worst.values()) <= 1e-3, worst
@@ -168,7 +171,7 @@ def test_the_page_decodes_and_prepares_as_torch_does(session, data_root):
             strokes = [[(rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.85)) for _ in range(rng.randint(2, 5))]
                        for _ in range(rng.randint(1, 3))]
             B.draw(page, strokes, steps=3)
-            png = page.evaluate("globalThis.aelibPad.draw.toDataURL('image/png')")
+            png = page.evaluate("globalThis.aelibPad.drawing.canvas.toDataURL('image/png')")
             mine = page.evaluate("Array.from(globalThis.aelibPad.prepared)")
             want = prepare_digit(base64.b64decode(png.split(",", 1)[1]))
             errors.append((torch.tensor(mine).reshape(1, 28, 28) - want).abs().mean().item())
@@ -181,15 +184,14 @@ def test_the_page_decodes_and_prepares_as_torch_does(session, data_root):
 def test_a_browser_without_webassembly_gets_the_servers_path(session):
     context = session.context.browser.new_context(viewport=B.VIEWPORT)
     context.add_init_script("delete globalThis.WebAssembly")
-    page = context.new_page()
+    page = B.new_page(context)
     try:
-        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-2d.pt")
+        page.goto(_base(session) + "/explorer?model=vae-2d.pt")
         page.get_by_text("Decoding on the server instead").wait_for(timeout=90_000)
-        B.settle(page, timeout=60_000)
         B.wait_explorer(page)
+        B.idle(page)
         assert "cannot run WebAssembly" in page.locator("[data-testid=stAlert]").first.inner_text()
-        page.wait_for_timeout(2500)  # a click in the first moments after the map draws can be lost
-        x, y, _ = B.click_map(page, *B.empty_spot(page))
+        B.click_map_until_answered(page, *B.empty_spot(page))
         assert B.code_shown(page) != [0.0, 0.0]  # a click still decodes, on the server
         no_exception(page)
         page.screenshot(path=SHOTS / "explorer-fallback.png")
@@ -203,9 +205,7 @@ def _start_vae_2d(page, go_to_train: bool = True) -> None:
         B.goto_page(page, "Train")
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     B.choose(page, "Preset", "vae-2d")
-    B.settle(page)
-    page.get_by_text("The full recipe:").click()
-    B.settle(page)
+    B.pick(page, "The full recipe:")
     page.get_by_role("button", name="Start training").click()
 
 
@@ -215,8 +215,7 @@ def test_training_starts_moves_and_stops(session):
     page.locator(B.LIVE_BAR).first.wait_for(timeout=60_000)
     page.get_by_text("images/s").wait_for(timeout=60_000)
     first = B.progress(page)
-    page.wait_for_timeout(2500)
-    assert B.progress(page) > first  # the bar moves while the page is idle
+    B.wait_progress_past(page, first)  # the bar moves on by itself, between the server's reports
     page.screenshot(path=SHOTS / "train-running.png")
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("Training stopped on request.").wait_for(timeout=30_000)
@@ -228,12 +227,11 @@ def test_the_pages_own_first_run_ends_by_itself_and_draws_its_map(session):
     """The Train page as it opens, Start pressed: the bar asks the server for news while the run starts, and the
     page shows the finished run with its 2-D map. Then the bar's own clock, driven by hand: it moves on at the
     run's pace, one step short of the end at most, and asks the server when the run should have ended."""
-    base = "/".join(session.url.split("/", 3)[:3])
-    page = session.context.browser.new_page(viewport={"width": 1280, "height": 1600})  # its own session
+    page = B.new_page(session.context.browser, {"width": 1280, "height": 1600})  # its own session
     try:
-        page.goto(base + "/train")
+        page.goto(_base(session) + "/train")
         page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
-        B.settle(page)
+        B.idle(page)
         assert B.start_and_finish(page, timeout=120) > 0
         page.get_by_text("The 2-D codes of").wait_for(timeout=30_000)
         no_exception(page)
@@ -257,10 +255,9 @@ def test_the_pages_own_first_run_ends_by_itself_and_draws_its_map(session):
 
 
 def test_a_shared_link_opens_the_same_view(session):
-    base = session.url.split("/", 3)[:3]
-    page = session.context.browser.new_page(viewport=B.VIEWPORT)  # a second tab: its own session
+    page = B.new_page(session.context.browser)  # a second tab: its own session
     try:
-        page.goto("/".join(base) + "/explorer?model=deep-ae-2d.pt&z=1.5,-0.5&grid=20")
+        page.goto(_base(session) + "/explorer?model=deep-ae-2d.pt&z=1.5,-0.5&grid=20")
         B.wait_explorer(page)
         assert B.code_shown(page) == [1.5, -0.5]
         assert page.evaluate("globalThis.aelibPad.pinned") == [1.5, -0.5]  # the pad pins the link's spot
@@ -279,8 +276,8 @@ def test_a_shared_link_opens_the_same_view(session):
 def test_a_link_can_be_the_first_visit_to_a_fresh_server(session, data_root, checkpoints):
     """Streamlit's older multipage mode would serve the page file alone, without the app around it."""
     env = {"AELIB_DATA": str(data_root), "AELIB_CHECKPOINTS": str(checkpoints)}
-    with B.serve(env) as (url, _, _):
-        page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    with serve(env) as (url, _, _):
+        page = B.new_page(session.context.browser)
         try:
             page.goto(url + "/explorer?model=deep-ae-2d.pt&z=1.5,-0.5&grid=20")
             B.wait_explorer(page)
@@ -293,16 +290,15 @@ def test_a_link_can_be_the_first_visit_to_a_fresh_server(session, data_root, che
 
 
 def test_fashion_mnist_end_to_end_explore_and_generate(session):
-    page = session.context.browser.new_page(viewport=B.VIEWPORT)
+    page = B.new_page(session.context.browser)
     try:
-        page.goto(session.url.split("?")[0].rsplit("/", 1)[0] + "/explorer?model=vae-2d-fashion.pt")
+        page.goto(_base(session) + "/explorer?model=vae-2d-fashion.pt")
         B.wait_explorer(page)
         page.get_by_text("Ankle boot").first.wait_for()  # class names in the legend and captions
         no_exception(page)
         page.screenshot(path=SHOTS / "explorer-fashion.png")
         B.goto_page(page, "Generate")
         page.get_by_text("How recognisable").wait_for(timeout=60_000)
-        B.settle(page, timeout=60_000)
         page.locator(".legendtext", has_text="real test set").wait_for()  # the reference bars are drawn
         no_exception(page)
         page.screenshot(path=SHOTS / "generate-fashion.png")
@@ -311,13 +307,13 @@ def test_fashion_mnist_end_to_end_explore_and_generate(session):
 
 
 def test_a_learned_prior_on_the_map_and_in_generate(session):
-    page = session.context.browser.new_page(viewport=B.VIEWPORT)
-    base = session.url.split("?")[0].rsplit("/", 1)[0]
+    page = B.new_page(session.context.browser)
+    base = _base(session)
     try:
         page.goto(base + "/explorer?model=vae-2d-mixture.pt")
         B.wait_explorer(page)
-        assert page.evaluate("globalThis.aelibPad.data.rings.length") >= 5  # its Gaussians' ellipses
-        B.settle(page, timeout=60_000)
+        assert page.evaluate("globalThis.aelibPad.view.scene.rings.length") >= 5  # its Gaussians' ellipses
+        B.idle(page)
         no_exception(page)
         page.screenshot(path=SHOTS / "explorer-mixture.png")
         page.goto(base + "/explorer?model=vae-mixture.pt")  # a new load is a new session: the link counts again
@@ -325,41 +321,21 @@ def test_a_learned_prior_on_the_map_and_in_generate(session):
         B.goto_page(page, "Generate")
         page.get_by_text("drawn from its learned prior, a mixture of 200 Gaussians").wait_for(timeout=60_000)
         page.locator(".legendtext", has_text="real test set").wait_for(timeout=60_000)
-        B.settle(page, timeout=60_000)
+        B.idle(page)
         no_exception(page)
         page.screenshot(path=SHOTS / "generate-mixture.png")
     finally:
         page.close()
 
 
-def _training_processes(server_pid: int) -> list[int]:
-    """Pids of the server's running training processes: its children started by multiprocessing's spawn."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()  # state, ppid, ...
-            if proc.name.isdigit() and int(stat[1]) == server_pid and stat[0] not in "ZX" \
-                    and b"spawn_main" in (proc / "cmdline").read_bytes():
-                pids.append(int(proc.name))
-        except OSError:  # gone meanwhile
-            pass
-    return pids
-
-
 def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session, server):
     page = session
     _start_vae_2d(page)
-    t0 = time.time()
-    while not _training_processes(server.pid):  # the page may still show the last run's figures meanwhile
-        assert time.time() - t0 < 30, "no training process started"
-        time.sleep(0.2)
+    wait_until(lambda: children(server.pid), "the training process")  # the last run's view may still show
     page.get_by_text("images/s").wait_for(timeout=60_000)
     page.reload()  # a new session; the old one is gone, and its run with it
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
-    t0 = time.time()
-    while _training_processes(server.pid):
-        assert time.time() - t0 < 10, "the run of a closed session was still training after 10 s"
-        time.sleep(0.2)
+    wait_until(lambda: not children(server.pid), "the run of a closed session to stop")
     _start_vae_2d(page, go_to_train=False)  # the trainer is free again: it starts at once, no queue
     page.get_by_text("images/s").wait_for(timeout=60_000)
     assert page.get_by_text("in the queue").count() == 0
@@ -373,7 +349,6 @@ def test_uploading_a_digit_and_a_bad_file(session, tmp_path):
 
     page = session
     B.goto_page(page, "Reconstruct & denoise")
-    B.settle(page, timeout=60_000)
     drawing = Image.new("RGB", (240, 320), "white")
     ImageDraw.Draw(drawing).line([(120, 40), (120, 280)], fill="black", width=28)  # a "1", dark on paper
     drawing.save(tmp_path / "one.png")
@@ -426,8 +401,6 @@ def test_uploading_checkpoints_a_trap_and_a_good_one(session, checkpoints, tmp_p
 def test_other_pages_open(session, name):
     page = session
     B.goto_page(page, name)
-    page.wait_for_timeout(500)
-    B.settle(page, timeout=60_000)
     no_exception(page)
     assert page.locator("h1").first.inner_text()
     page.screenshot(path=SHOTS / f"{name.split()[0].lower()}.png")
@@ -446,30 +419,36 @@ def _entry_field(page):
 
 
 def test_vq_vae_grid_a_cell_clicked_then_an_entry_clicked_changes_the_digit(session, server):
-    page = session.context.browser.new_page(viewport={"width": 1280, "height": 2000})  # the whole page at once
+    page = B.new_page(session.context.browser, {"width": 1280, "height": 2000})  # the whole page at once
+    frames = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
     try:
         page.goto(server.url + "/codebook")
         page.get_by_text("Grids drawn at random").wait_for(timeout=90_000)
-        B.settle(page, timeout=60_000)
+        B.idle(page)
+        B.wait_charts(page, 5)
         no_exception(page)
         page.screenshot(path=SHOTS / "codebook.png")
         # Charts in order: the digit, its reconstruction, the code grid, the edited digit, the palette.
-        page.mouse.click(*_chart_point(page, 2, 5, 1))  # row 1, column 5
+        with B.rerun(page):
+            page.mouse.click(*_chart_point(page, 2, 5, 1))  # row 1, column 5
         page.get_by_text("Codebook entry in row 1, column 5").wait_for(timeout=30_000)
-        B.settle(page)
         before = _entry_field(page).input_value()
         new = (int(before) + 37) % 128
-        page.mouse.click(*_chart_point(page, 4, new % 16 * 28 + 14, new // 16 * 28 + 14))  # that entry's tile
+        B.wait_charts(page, 5)
+        with B.rerun(page):
+            page.mouse.click(*_chart_point(page, 4, new % 16 * 28 + 14, new // 16 * 28 + 14))  # that entry's tile
         page.get_by_text("1 of 49 cells changed").wait_for(timeout=30_000)
-        B.settle(page)
         assert _entry_field(page).input_value() == str(new)
         no_exception(page)
         page.screenshot(path=SHOTS / "codebook-edited.png")
         field = _entry_field(page)
-        field.fill("500")  # past the codebook: the field refuses it and keeps the last good entry
+        field.fill("500")  # past the codebook: the field refuses it, says so, and keeps the last good entry
+        sent = len(frames)
         field.press("Enter")
-        page.wait_for_timeout(1000)
-        B.settle(page)
+        page.locator("input[aria-invalid=true]").wait_for()
+        assert "between 0 and 127" in page.locator("[data-testid=stNumberInput] [role=alert]").inner_text()
+        assert len(frames) == sent  # nothing went to the server
         assert page.get_by_text("1 of 49 cells changed").count() == 1
         no_exception(page)
         page.screenshot(path=SHOTS / "codebook-out-of-range.png")

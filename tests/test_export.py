@@ -69,6 +69,7 @@ def test_shipped_checkpoints_export_and_agree_on_the_test_digits(name, tmp_path,
     assert enc <= ENCODER_TOLERANCE, f"encoder differs from torch by {enc:.2e}"
 
 
+@pytest.mark.slow
 def test_learned_prior_is_exported_in_the_plane(tmp_path, synth):
     model = build("vae-2d-mixture", seed=0).eval()
     info = export(model, tmp_path, LatentMap(model, *synth))
@@ -93,6 +94,7 @@ def test_a_failed_export_says_why_and_leaves_earlier_files_whole(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)  # no half-written folder left behind
 
 
+@pytest.mark.slow
 def test_cli_export_writes_the_three_files(tmp_path, capsys, data_root):
     assert cli(["export", str(ROOT / "checkpoints" / "vae-2d.pt"), "--out", str(tmp_path), "--data",
                 str(data_root)]) == 0

@@ -1,7 +1,6 @@
 """New digits drawn and judged, and the one path from a training run to a checkpoint, for the CLI and the app."""
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +75,7 @@ def test_the_cli_and_the_app_save_the_same_metadata(tmp_path, data_root, monkeyp
     assert main(["train", *args, "--history", "--out", str(tmp_path / "cli.pt")]) == 0
     config = aelib.recipe("vae-2d", epochs=1, limit=512, snapshots=True)
     job = TrainingJob("vae-2d", config, device="cpu", data_root=data_root).start()
-    while job.view().running:
-        time.sleep(0.1)
+    assert job.wait(300)
     app = aelib.load(job.save(tmp_path / "app.pt", judge=load_judge(JUDGE)), device="cpu")
     cli = aelib.load(tmp_path / "cli.pt", device="cpu")
     assert set(cli.metadata) == set(app.metadata)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
-from aelib.latent import LatentMap
+from aelib.export import UNMAPPED_RANGE
+from aelib.latent import LatentMap, PCAPlane
 from ui.picker import Link, checked_code, parse_code
 
 MAX_SLIDERS = 32  # above this many dimensions, two sliders move along the map's plane instead
-UNMAPPED_RANGE = (-3.0, 3.0)  # slider range per dimension when the test set is not at hand
+
+
+def clamp(code: list[float], ranges: list[list[float]], plane: PCAPlane | None = None) -> list[float]:
+    """A code kept inside the sliders' `ranges`: without a plane, one range a dimension and the numbers past the
+    sliders at 0; along a plane, its spot kept inside the map's x and y ranges. The pad does the same in the page
+    (static/pad/sliders.js), before the server hears of it."""
+    def within(v: float, r: list[float]) -> float:
+        return min(max(float(v), r[0]), r[1])
+
+    if plane is None:
+        return [within(v, ranges[i]) if i < len(ranges) else 0.0 for i, v in enumerate(code)]
+    x, y = plane.project(torch.tensor([code], dtype=torch.float32))[0].tolist()
+    return plane.lift(torch.tensor([[within(x, ranges[0]), within(y, ranges[1])]]))[0].tolist()
 
 
 def clicked_point(selection: dict | None) -> tuple[float, float] | None:
@@ -45,8 +59,8 @@ class LatentSliders:
 
     def set(self, values: list[float]) -> None:
         """Move the sliders, each kept inside its range."""
-        for key, v, (lo, hi) in zip(self.keys, values, self.ranges):
-            st.session_state[key] = min(max(float(v), lo), hi)
+        for key, v in zip(self.keys, clamp(values, self.ranges)):
+            st.session_state[key] = v
 
     def code(self) -> list[float]:
         """The full code the sliders point at: one number per dimension (0 beyond the sliders)."""
@@ -69,13 +83,11 @@ class LatentSliders:
         """Move to a code the latent pad pinned, when it is one: D finite numbers. The pad's sliders keep
         to the same ranges, so only a page that was tampered with sends anything else, and that is dropped."""
         try:
-            values = checked_code([float(v) for v in code], self.dims)
+            values = clamp(checked_code([float(v) for v in code], self.dims), self.ranges,
+                           None if self.per_dim else self.lmap.plane)
         except (TypeError, ValueError):
             return
-        if self.per_dim:
-            self.set(values[: len(self.keys)])
-        else:
-            self.set(list(self.lmap.spot_of(values)))
+        self.set(values[: len(self.keys)] if self.per_dim else list(self.lmap.spot_of(values)))
 
     def follow_link(self, link: Link) -> None:
         """Move to the code a shared link names, when it names this model; a warning when it cannot."""

@@ -1,8 +1,10 @@
 // The live progress bar of a training run. The page moves it on at the run's own pace between the server's
-// reports, and asks the server only for what it alone knows: whether the run has ended, when it should have.
+// reports (progress.js), and asks the server only for what it alone knows: whether the run has ended, when it
+// should have.
+
+import { progressAt } from "./progress.js";
 
 const TICK_MS = 1000;  // a step count that moves once a second reads as live; each move costs the page a small redraw
-const grouped = (n) => Math.round(n).toLocaleString("en-US");
 
 class LiveBar {
   constructor(root) {
@@ -20,8 +22,7 @@ class LiveBar {
     this.asks = [];  // why the page asked the server, one entry an ask: "start" (no pace yet) or "end"
   }
 
-  // data: {text, fraction, askIn, askEvery} and, once the run has a pace, {template, step, total, perEpoch, epochs,
-  // stepsPerS, eta}; the template's {epoch}, {step} and {left} are filled in here.
+  // data: {text, fraction, askIn, askEvery} and, once the run has a pace, progressAt's fields.
   update(data, trigger) {
     this.stop();
     if (data.run !== this.run) this.shown = this.step = 0;  // a new run starts from its own reports
@@ -47,15 +48,9 @@ class LiveBar {
       this.show(d.fraction, d.text);
       return;
     }
-    const s = (performance.now() - this.since) / 1000;
-    // One step short of the end at most: only the server says a run is finished.
-    // A report that lags the estimate (the test set's pass at an epoch's end) does not pull it back.
-    const step = Math.max(this.step, d.step, Math.min(d.step + d.stepsPerS * s, d.total - 1));
-    this.step = step;
-    const epoch = Math.min(Math.floor(step / d.perEpoch) + 1, d.epochs);
-    const left = Math.max(d.eta - s, 0);
-    this.show(step / d.total, d.template.replace("{epoch}", epoch).replace("{step}", grouped(step))
-      .replace("{left}", left.toFixed(0)));
+    const now = progressAt(d, (performance.now() - this.since) / 1000, this.step);
+    this.step = now.step;
+    this.show(now.fraction, now.text);
   }
 
   show(fraction, text) {
@@ -70,7 +65,8 @@ class LiveBar {
   }
 }
 
-export default function (component) {
+// The component's entry (ui.livebar imports this module): one bar per element, kept across reruns.
+export function mount(component) {
   const { data, parentElement, setTriggerValue } = component;
   let bar = parentElement.__livebar;
   if (!bar || !bar.root.isConnected) {

@@ -3,13 +3,9 @@ every 10 s, while a run starts, and when the run should have ended, instead of e
 
 from __future__ import annotations
 
-from pathlib import Path
+from ui.modules import Module
 
-import streamlit as st
-
-HERE = Path(__file__).resolve().parent
-_bar = st.components.v2.component("aelib_live_bar", js=(HERE / "livebar.js").read_text(),
-                                  css=(HERE / "livebar.css").read_text())
+_bar = Module("aelib_live_bar", "livebar", "livebar.js", css="livebar.css")  # static/livebar/
 
 
 def live_bar(data: dict, key: str) -> None:

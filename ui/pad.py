@@ -1,5 +1,6 @@
 """The latent pad: the explorer's map, digit, sliders and drawing canvas, run in the browser by ONNX Runtime
-Web on the graphs the app exports once per checkpoint (`aelib.export`) and serves from ./static/."""
+Web on the graphs the app exports once per checkpoint (`aelib.export`) and serves from ./static/. Its code is
+the module static/pad/pad.js and the modules beside it."""
 
 from __future__ import annotations
 
@@ -17,18 +18,16 @@ from aelib import figures
 from aelib.data import data_root
 from aelib.export import FILES, FORMAT, ExportError, export
 from aelib.images import ImageError
-from aelib.latent import encode_dataset, prior_gaussians
+from aelib.latent import encode_dataset
 from ui import shared
-from ui.runtime import RUNTIME, static_url
+from ui.modules import STATIC, Module, static_url
+from ui.runtime import RUNTIME
 from ui.sliders import LatentSliders
 
-HERE = Path(__file__).resolve().parent
-EXPORTS = shared.ROOT / "static" / "models"  # served at /app/static/models/
+EXPORTS = STATIC / "models"  # served at /app/static/models/
 MAP_FILE, PAINTED_FILE = "map.bin", "painted.png"
 
-_JS = ((HERE / "runtime.js").read_text() + (HERE / "prepare.js").read_text().replace("export function", "function")
-       + (HERE / "pad.js").read_text())
-_pad = st.components.v2.component("aelib_latent_pad", js=_JS, css=(HERE / "pad.css").read_text())
+_pad = Module("aelib_latent_pad", "pad", "pad.js", css="pad.css")
 
 
 def _folder_name(path: Path) -> str:
@@ -37,6 +36,12 @@ def _folder_name(path: Path) -> str:
     h = hashlib.sha256(path.read_bytes())
     h.update(f"{FORMAT}|{data_root()}|{shared.judge(shared.dataset_of(shared.model(path))) is not None}".encode())
     return f"{path.stem[:40]}-{h.hexdigest()[:12]}"
+
+
+def map_bytes(points: torch.Tensor, labels: torch.Tensor) -> bytes:
+    """The map of the test set's codes as the pad reads it (static/pad/runtime.js): (N, 2) float32 spots, then
+    (N,) uint8 labels."""
+    return points.numpy().astype(np.float32).tobytes() + labels.numpy().astype(np.uint8).tobytes()
 
 
 @shared.by_mtime("Preparing the model to run in your browser (once per model)…")
@@ -51,9 +56,8 @@ def exported(path: Path) -> tuple[str | None, str | None]:
     work = Path(tempfile.mkdtemp(prefix=".", dir=EXPORTS))
     try:
         export(model, work, lmap)
-        if lmap is not None:  # (N, 2) float32 spots, then (N,) uint8 labels
-            points = lmap.points.numpy().astype(np.float32)
-            (work / MAP_FILE).write_bytes(points.tobytes() + lmap.labels.numpy().astype(np.uint8).tobytes())
+        if lmap is not None:
+            (work / MAP_FILE).write_bytes(map_bytes(lmap.points, lmap.labels))
         painted = shared.decoder_picture(path)
         if painted is not None:
             painted.save(work / PAINTED_FILE)
@@ -68,28 +72,20 @@ def exported(path: Path) -> tuple[str | None, str | None]:
     return name, None
 
 
-@shared.by_mtime()
-def prior_rings(path: Path) -> list | None:
-    """A 2-D model's learned prior as the pad draws it: one [xs, ys] ring per Gaussian, 2 sd out; None for
-    a model with the fixed N(0, I) prior, or without the test set its plane comes from."""
-    model, lmap = shared.model(path), shared.latent_map(path)
-    gaussians = prior_gaussians(model, lmap.plane) if lmap is not None and model.latent_dim == 2 else None
-    return None if gaussians is None else [r.round(4).tolist() for r in figures.gaussian_rings(*gaussians)]
-
-
 def mount(choice: str, path: Path, folder: str, sliders: LatentSliders, names: list[str], painted: bool,
           prior: bool) -> None:
     """Draw the pad for the model at `path`, exported into `folder`. A pin or a kept drawing moves
-    `sliders`, the server's record of the spot, before the page runs on."""
+    `sliders`, the server's record of the spot, before the page runs on. The model's own facts (its ranges,
+    plane and prior) the pad reads from the export's model.json; `painted` and `prior` say whether to show
+    the painted plane and the prior's Gaussians (a 2-D model's, when it learned one)."""
     model, lmap = shared.model(path), shared.latent_map(path)
     key = f"{choice}:pad"
     data = {
         "ort": static_url(RUNTIME), "files": static_url(f"models/{folder}"), "names": names,
         "palette": figures.PALETTE, "pin": sliders.code(), "perDim": sliders.per_dim, "labels": sliders.labels,
-        "ranges": sliders.ranges, "sliderTitle": sliders.title, "mapped": lmap is not None,
+        "sliderTitle": sliders.title, "mapped": lmap is not None,
         "paintedFile": (EXPORTS / folder / PAINTED_FILE).is_file(), "painted": painted,
-        "rings": prior_rings(path) if prior else None,
-        "axes": ["z1", "z2"] if model.latent_dim == 2 else ["PC1", "PC2"],
+        "prior": prior,
     }
 
     def event(name: str):
