@@ -261,6 +261,17 @@ def press_slider(page, key: str = "ArrowRight") -> float:
     return time.perf_counter() - t0
 
 
+def press_pad_slider(page, key: str = "ArrowRight") -> float:
+    """Move the pad's first slider one step with the keyboard and let it go (one pin); seconds until the
+    server's caption names the new code."""
+    before = code_shown(page)
+    page.locator(".pad .slider input").first.focus()
+    t0 = time.perf_counter()
+    page.keyboard.press(key)
+    _wait_code_change(page, before)
+    return time.perf_counter() - t0
+
+
 def drag_slider(page, dx: float = 60) -> float:
     """Drag the first slider's handle sideways with the mouse; seconds until a new code is shown."""
     before = code_shown(page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
@@ -16,6 +17,14 @@ from aelib.data import data_available
 ROOT = Path(__file__).resolve().parent.parent
 if os.environ.get("PYTEST_XDIST_WORKER"):  # one of pytest-xdist's processes: each has a core, not both
     torch.set_num_threads(1)
+
+try:  # AppTest scans every installed package for component manifests at each run, a quarter of a second a run;
+    # what is installed does not change while the tests run, so they scan once (Streamlit 1.67's internals).
+    from streamlit.components.v2 import manifest_scanner
+
+    manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
+except (ImportError, AttributeError):
+    pass
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -22,7 +22,7 @@ from tests.conftest import need, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("AELIB_SCREENSHOTS") or ROOT / "bench" / "screenshots")
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("chromium")]  # one server, one tab, in order
 
 
 @pytest.fixture(scope="module")
