@@ -8,6 +8,7 @@ st.set_page_config(page_title="Autoencoder explorer", layout="wide")
 page = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/board.py", title="The class's runs", icon=":material/leaderboard:"),
     st.Page("pages/explorer.py", title="Latent explorer", icon=":material/scatter_plot:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
     st.Page("pages/reconstruct.py", title="Reconstruct & denoise", icon=":material/cleaning_services:"),
@@ -25,5 +26,5 @@ page.run()
 
 from ui import training  # noqa: E402 - after the page: the explorer's prefetch goes out before torch loads
 
-if page.title != "Train":  # the Train page shows the run in full
+if page.title not in ("Train", "The class's runs"):  # these show the run in full
     training.badge()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -75,7 +76,8 @@ def cmd_train(args) -> int:
     cfg_over = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "seed", "dataset", "limit",
                                               "target_loss", "schedule", "evals_per_epoch", "beta")
                 if getattr(args, k) is not None}
-    config = P.recipe(args.preset, snapshots=args.history, **cfg_over)
+    base = P.get_preset(args.preset).first_look if args.quick else P.get_preset(args.preset).recipe
+    config = dataclasses.replace(base, snapshots=args.history, **cfg_over)
     model = P.build(args.preset, seed=config.seed, **overrides)
     device = pick_device(args.device)
     if args.threads:
@@ -83,6 +85,8 @@ def cmd_train(args) -> int:
     judge = _judge_for(args.judge, config.dataset)
     print(f"Training {args.preset} ({count_parameters(model):,} parameters, latent {model.latent_dim}) "
           f"on {config.dataset} with {describe_device(device)}", flush=True)
+    if os.environ.get("AELIB_RAY_ADDRESS", "").strip():
+        return _train_on_cluster(args, config, overrides, judge)
     trainer = Trainer(model, config, device=device, data_root=args.data)
     final = show_progress(trainer.run(), model.metric)
     if final is not None and final.kind == "diverged":
@@ -94,22 +98,60 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _train_on_cluster(args, config, overrides: dict, judge) -> int:
+    """The same run on the Ray cluster at $AELIB_RAY_ADDRESS (aelib.cluster); the checkpoint is written here."""
+    import time
+
+    from aelib.cluster import Cluster, ClusterError
+    from aelib.jobs import TrainingJob
+
+    address = os.environ["AELIB_RAY_ADDRESS"].strip()
+    try:
+        cluster = Cluster(address, data_root=args.data)
+    except ClusterError as err:
+        print(f"Not trained: {err}", file=sys.stderr)
+        return 1
+    print(f"on the cluster at {address}: {len(cluster.facts['nodes'])} machines, {cluster.facts['cpus']:g} CPUs, "
+          f"{cluster.facts['gpus']:g} GPUs", flush=True)
+    pool = cluster.pool()
+    try:
+        job = TrainingJob(args.preset, config, device=args.device, data_root=args.data, **overrides)
+        events = job.events()
+        began = time.monotonic()
+        pool.submit(job)
+        final = show_progress(events, job.model.metric)
+        job.wait()  # the weights come after the last event
+        if job.state not in ("done", "stopped"):
+            print(f"Not saving: {job.peek().message if final is None or job.state == 'failed' else 'the run diverged.'}",
+                  file=sys.stderr)
+            return 1
+        path = job.save(args.out, half=args.half, judge=judge)
+    finally:
+        pool.close()
+        cluster.close()
+    print(f"Saved {path} ({path.stat().st_size / 1e6:.2f} MB). Wall time {time.monotonic() - began:.1f} s.")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from aelib.checkpoint import load
     from aelib.data import load_split
-    from aelib.metrics import evaluate
+    from aelib.latent import encode_dataset
+    from aelib.metrics import evaluate, neighbour_vote
 
     rows = []
     for f in args.files:
         model = load(f, device=args.device)
-        images, _ = load_split(args.dataset or model.metadata.get("dataset", "mnist"), "test",
+        images, labels = load_split(args.dataset or model.metadata.get("dataset", "mnist"), "test",
                                root=args.data, device=next(model.parameters()).device)
         m = evaluate(model, images)
+        m["neighbour_vote"] = neighbour_vote(encode_dataset(model, images), labels.to(images.device))
         rows.append({"file": str(f), "preset": model.metadata.get("preset"), **m})
         if not args.json:
             kl = f"  kl {m['kl']:.2f}" if "kl" in m else ""
             print(f"{f}: preset {model.config.preset}, loss {m['loss']:.2f} nats/image, "
-                  f"recon {m['recon']:.2f}{kl}, bce/pixel {m['bce_per_pixel']:.4f}")
+                  f"recon {m['recon']:.2f}{kl}, bce/pixel {m['bce_per_pixel']:.4f}, "
+                  f"5-NN vote {m['neighbour_vote']:.3f}")
     if args.json:
         print(json.dumps(rows, indent=1))
     return 0
@@ -179,6 +221,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--noise", type=float, help="input noise level for denoising training (0..1)")
     t.add_argument("--prior-components", type=int,
                    help="VAEs: 0 for the N(0, I) prior, K to learn a mixture of K Gaussians as the prior")
+    t.add_argument("--quick", action="store_true",
+                   help="the preset's first look, the Train page's quick run (other options change it further)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)

@@ -77,6 +77,11 @@ class TrainConfig:
     snapshot_points: int = 2000
     log_every: int = 0  # steps between progress events; 0 picks about 50 events per epoch
     beta: float = 1.0  # VAEs: the weight of the KL term (Higgins et al., ICLR 2017); 1 is the plain ELBO
+    warmup_steps: int = 0  # the learning rate rises linearly from 0 over this many first steps
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's moving averages of the gradient and of its square
+    # VAEs: the KL's weight rises linearly from 0 to `beta` over this share of the run (Bowman et al., CoNLL 2016),
+    # so the codes spread out by what the images hold before the prior pulls them together.
+    kl_warmup: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "evals_per_epoch"):
@@ -97,6 +102,14 @@ class TrainConfig:
             raise ValueError(f"beta must be a positive number (1 trains a plain VAE), got {self.beta!r}.")
         if self.log_every < 0:
             raise ValueError(f"log_every must be 0 (automatic) or positive, got {self.log_every!r}.")
+        self.betas = tuple(float(b) for b in self.betas)
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be 0 (none) or a positive number of steps, got {self.warmup_steps!r}.")
+        if isinstance(self.kl_warmup, bool) or not isinstance(self.kl_warmup, (int, float)) \
+                or not 0.0 <= self.kl_warmup <= 1.0:
+            raise ValueError(f"kl_warmup must be a share of the run between 0 and 1, got {self.kl_warmup!r}.")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -422,3 +422,27 @@ def latent_animation(history, epochs, labels, class_names: list[str], height: in
                              for nm in names])],
     )
     return fig
+
+
+def class_curves(runs: list[tuple[str, list[dict], object]], setting: str, height: int = 380) -> go.Figure:
+    """Many runs' training loss against epochs on one chart, each run coloured by its value of one `setting`
+    (runs that share a value share a colour, and one legend entry). `runs`: (name, progress events with "epoch"
+    and "loss", the setting's value). A log scale, as a learning rate of 10 and one of 0.001 end far apart."""
+    values = sorted({v for _, _, v in runs}, key=lambda v: (v is None, isinstance(v, str), "" if v is None else v))
+    colour = {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(values)}
+    fig = go.Figure()
+    shown: set = set()
+    for name, steps, value in runs:
+        points = [s for s in steps if "loss" in s and s["loss"] > 0]
+        fig.add_trace(go.Scatter(
+            x=[s["epoch"] for s in points], y=[s["loss"] for s in points], mode="lines", name=f"{setting} {value:g}"
+            if isinstance(value, float) else f"{setting} {value}", legendgroup=str(value),
+            showlegend=value not in shown, line=dict(color=colour[value], width=1.6), opacity=0.75,
+            hovertemplate=f"{name}<br>epoch %{{x:.2f}}<br>loss %{{y:.4g}}<extra></extra>",
+        ))
+        shown.add(value)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_yaxes(title_text="training loss (each preset's own unit)", type="log")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
+                      legend=dict(title_text=f"colour: {setting}"), uirevision="keep")
+    return fig

@@ -1,7 +1,9 @@
-"""Digit images in and out: MNIST-style preprocessing of a user's picture, PNG and .npz export."""
+"""Digit images in and out: MNIST-style preprocessing of a user's picture, PNG and .npz export, and a 2-D map of
+codes drawn as a small picture."""
 
 from __future__ import annotations
 
+import base64
 import io
 import warnings
 
@@ -154,3 +156,23 @@ def npz_bytes(images: torch.Tensor, codes: torch.Tensor, **arrays) -> bytes:
     np.savez_compressed(buf, images=to_uint8(images), codes=codes.detach().float().cpu().numpy(),
                         **{k: np.asarray(v) for k, v in arrays.items()})
     return buf.getvalue()
+
+
+def map_thumbnail(codes, labels, colours: list[str], size: int = 96) -> str:
+    """2-D codes (N, 2) as a `size`-pixel picture of dots, each in its label's colour, framed to fit them: a PNG
+    data URL, small enough to send in a table row."""
+    xy = np.asarray(codes, dtype=np.float64)
+    lab = np.asarray(labels)
+    img = Image.new("RGB", (size, size), "white")
+    if len(xy):
+        lo, hi = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
+        px = np.clip((xy - lo) / np.maximum(hi - lo, 1e-9) * (size - 5) + 2, 0, size - 3).round().astype(int)
+        pixels = img.load()
+        for (x, y), c in zip(px, lab):
+            rgb = tuple(int(colours[int(c) % len(colours)][i : i + 2], 16) for i in (1, 3, 5))
+            for dx in (0, 1):
+                for dy in (0, 1):
+                    pixels[x + dx, size - 1 - y - dy] = rgb  # y up, as on the charts
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()

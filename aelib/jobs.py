@@ -1,27 +1,25 @@
-"""Training runs in a child process, so that an app can poll one without slowing it down.
+"""Training runs for an app: a job per run, and the pool of warm training processes that runs them in turn.
 
-A thread would share the interpreter lock with the app, and each redraw would stall the training
-loop; a process has its own. `multiprocessing` starts the child (spawn: it gets only what it is
-given) and the child sends its progress events, and the weights at each completed epoch and at the
-end, over a pipe. A second pipe runs the other way and carries nothing: the child stops at the next
-step once it closes, which happens when the parent asks for a stop and when the parent is gone,
-however it ended. So a child never outlives its parent.
+Each run trains in a worker process (aelib.workers), so that an app can poll it without slowing it down.
+`TrainingPool` keeps `limit` workers warm (torch imported, the datasets read), gives the waiting jobs, in the
+order they came, to the workers as they come free, and starts a new worker in place of one that dies. A job
+alone (`TrainingJob.start()`) has a worker of its own, started for it and let go when it ends.
 """
 
 from __future__ import annotations
 
-import contextlib
+import atexit
+import itertools
 import os
 import pickle
-import sys
+import queue
 import threading
 import time
-import types
+import weakref
+from collections import deque
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -31,18 +29,35 @@ from aelib.device import pick_device
 from aelib.judge import Judge
 from aelib.presets import build, get_preset
 from aelib.runs import RunResult, save_run
-from aelib.train import FINAL_KINDS, SNAPSHOT_DIGITS, Event, Snapshot, Trainer
+from aelib.train import FINAL_KINDS, Event, Snapshot
+from aelib.workers import Worker, preloaded
 
 ACTIVE = ("queued", "loading", "running")  # the states of a job that has not ended
+_NUMBERS = itertools.count(1)  # every job of this process has a number of its own
+_POOLS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_pools() -> None:
+    """At exit, let the workers go before multiprocessing ends them: a pool would take their end for a death and
+    start others while the interpreter shuts down."""
+    for pool in list(_POOLS):
+        pool.close()
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_limit(device: torch.device | str | None = None) -> int:
-    """How many jobs may train at once: $AELIB_MAX_JOBS, else 1 on a CPU (two runs would only
-    share its cores) and 3 on a GPU."""
+    """How many jobs may train at once: $AELIB_MAX_JOBS, else 3 on a GPU, and on a CPU 2 where it has 2 cores or
+    more: two small models training side by side, a core each, get through more images than one on both cores
+    (bench/RESULTS.md), and a run alone still has them all (TrainingPool shares the cores)."""
     env = os.environ.get("AELIB_MAX_JOBS")
     if env:
         return max(1, int(env))
-    return 3 if pick_device(device).type == "cuda" else 1
+    return 3 if pick_device(device).type == "cuda" else min(2, cpu_cores())
 
 
 @dataclass
@@ -56,72 +71,12 @@ class JobView:
     evals: list[dict] = field(default_factory=list)  # test metrics per evaluation, with "epoch"
     snapshots: list[Snapshot] = field(default_factory=list)
     mean_samples_per_s: float = 0.0  # over the whole run so far, evaluations included
-    startup_s: float | None = None  # from start() to the child's first word: a process, imports, the data
+    startup_s: float | None = None  # from its turn (a worker took it) to its first training step
     abandoned: bool = False  # stopped because its owner was gone, not because it was asked to
 
     @property
     def running(self) -> bool:
         return self.state in ACTIVE
-
-
-_LAUNCH = threading.Lock()
-
-
-@contextlib.contextmanager
-def _bare_main():
-    """A bare module as __main__ while a child is launched. spawn has the child run the parent's
-    __main__ file again, for the `if __name__ == "__main__"` idiom; a host that runs an app's script
-    as __main__ (an app server does) would have that whole script run in the training process, which
-    needs nothing of it."""
-    with _LAUNCH:
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = main
-
-
-def _send(conn: Connection, message) -> None:
-    # Plain pickle, not the Connection's own pickler: torch registers reductions with that one that
-    # pass tensors through shared memory, readable only while the sender lives, and the child exits
-    # right after its last message.
-    conn.send_bytes(pickle.dumps(message))
-
-
-def _receive(conn: Connection):
-    return pickle.loads(conn.recv_bytes())  # noqa: S301 - written by our own child process
-
-
-def _stop_when_closed(control: Connection, trainer: Trainer) -> None:
-    wait([control])  # readable only at its end: the parent closed it, or the parent is gone
-    trainer.stop()
-
-
-def _train(spec: bytes, events: Connection, control: Connection) -> None:
-    """The child process: build the model and its trainer, report everything, stop when told."""
-    try:
-        s = pickle.loads(spec)  # noqa: S301 - written by our own parent process
-        model = build(s["preset"], seed=s["config"].seed, **s["overrides"])
-        trainer = Trainer(model, s["config"], device=s["device"], data_root=s["data_root"],
-                          train_data=s["train_data"], test_data=s["test_data"])
-        _send(events, ("ready", {
-            "snapshot_labels": trainer.test_labels[trainer.snapshot_index.to(trainer.device)].cpu(),
-            # clone(): a slice pickles its whole storage, here the 7.8 MB test set
-            "test_digits": trainer.test_images[:SNAPSHOT_DIGITS].cpu().clone(), "batch_size": trainer.batch_size}))
-        threading.Thread(target=_stop_when_closed, args=(control, trainer), daemon=True).start()
-        final = None
-        for final in trainer.run():
-            _send(events, ("event", final))
-            if final.kind == "eval" and final.step % trainer.steps_per_epoch == 0:
-                # The weights at each completed epoch, so the run can be saved while it goes on.
-                _send(events, ("epoch", trainer.result(f"saved during training, after epoch {round(final.epoch)}")))
-        _send(events, ("result", trainer.result(final.kind if final else "unknown")))
-    except BrokenPipeError:
-        pass  # the parent is gone: nobody is left to tell
-    except Exception as err:  # noqa: BLE001 - the parent shows the message; its app must go on
-        with contextlib.suppress(BrokenPipeError):
-            _send(events, ("failed", f"Training failed: {err}"))
 
 
 class Progress:
@@ -138,9 +93,9 @@ class Progress:
         self.snapshot_labels: torch.Tensor | None = None  # labels of the snapshot subset, once loaded
         self.test_digits: torch.Tensor | None = None  # (SNAPSHOT_DIGITS, 1, 28, 28) uint8, once loaded
         self.result: RunResult | None = None  # the final weights
-        self.started: float | None = None  # time.monotonic() at start()
-        self.startup_s: float | None = None
         self.epoch_result: RunResult | None = None  # the weights as of the last completed epoch
+        self.turn: float | None = None  # time.monotonic() when a worker took the job
+        self.startup_s: float | None = None
 
     @property
     def ended(self) -> bool:
@@ -150,17 +105,18 @@ class Progress:
         with self._lock:
             self.state, self.message = state, message
             if state == "loading":
-                self.started = time.monotonic()
+                self.turn = time.monotonic()
 
-    def take(self, kind: str, payload) -> bool:
-        """Take in one message of the child; True once the final weights are in."""
+    def take(self, kind: str, payload) -> None:
+        """Take in one message of the worker about this job."""
         with self._lock:
             if kind == "ready":
                 self.snapshot_labels, self.test_digits = payload["snapshot_labels"], payload["test_digits"]
                 self.batch_size = payload["batch_size"]
                 self.state, self.message = "running", "Training…"
-                self.startup_s = time.monotonic() - self.started
             elif kind == "event":
+                if self.startup_s is None and payload.kind == "step":
+                    self.startup_s = time.monotonic() - self.turn
                 self.last = payload
                 if payload.kind == "step":
                     self.steps.append({"epoch": payload.epoch, **payload.train})
@@ -172,13 +128,17 @@ class Progress:
                 self.epoch_result = payload
             elif kind == "result":
                 self.result = payload
-        return kind == "result"
 
     def saveable(self) -> RunResult | None:
         """The weights a save would write: the final ones of an ended run, or those of the last
         completed epoch of a running one."""
         with self._lock:
             return self.result if self.state in FINAL_KINDS else self.epoch_result if self.state == "running" else None
+
+    def release(self) -> None:
+        """Drop the weights, which only a save needs: what the run showed stays."""
+        with self._lock:
+            self.result = self.epoch_result = None
 
     def view(self, abandoned: bool) -> JobView:
         with self._lock:
@@ -189,46 +149,60 @@ class Progress:
 
 
 class TrainingJob:
-    """One training run in a child process. Poll `view()`; `stop()` ends it within a step.
+    """One training run. Poll `view()`; `stop()` ends it within a step.
 
     The model is built in the caller's process first, so a bad setting raises there with its
-    message; the data is loaded in the child, so a UI can draw progress from the first second.
-    With `train_data` given, `start()` returns once the child has read it.
+    message; the data is loaded by the worker, so a UI can draw progress from the first second.
+    `name` is what its owner called it, if anything.
     """
 
     def __init__(self, preset: str, config: TrainConfig, device: torch.device | str | None = None,
                  data_root: str | os.PathLike | None = None,
                  train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
-                 test_data: tuple[torch.Tensor, torch.Tensor] | None = None, **model_overrides):
+                 test_data: tuple[torch.Tensor, torch.Tensor] | None = None, name: str | None = None,
+                 **model_overrides):
         self.preset = get_preset(preset)
         self.config = config
         self.model = build(preset, seed=config.seed, **model_overrides)  # receives the trained weights
+        self.overrides = model_overrides
+        self.number = next(_NUMBERS)
+        self.name = name
         self.data_root = data_root
-        self.last_seen = time.monotonic()  # when an owner last polled view(); see JobQueue
-        self.owner_alive: Callable[[], bool] | None = None  # False once the owner is gone; see JobQueue
+        self.submitted = time.monotonic()
+        self.last_seen = time.monotonic()  # when an owner last polled view(); see TrainingPool
+        self.owner_alive: Callable[[], bool] | None = None  # False once the owner is gone; see TrainingPool
+        self.saved_as: str | None = None  # set by whoever saves it, for those who follow it
+        self.expected_s: float | None = None  # from its turn to its end, as its owner foresaw it
+        self.expected_wait_s: float | None = None  # from its submission to its turn, likewise
+        self.turn_at: float | None = None  # time.monotonic() when a worker took it
+        self.ended_at: float | None = None  # time.monotonic() when it ended
         self._test_data = test_data
         self._spec = pickle.dumps(dict(preset=preset, config=config, overrides=model_overrides, device=device,
                                        data_root=data_root, train_data=train_data, test_data=test_data))
         self._progress = Progress(config.batch_size)
-        self._lifecycle = threading.Lock()  # start() and stop() one at a time
-        self._process = None
-        self._events: Connection | None = None
-        self._control: Connection | None = None
-        self._reader = threading.Thread(target=self._read, name=f"train-{preset}-reader", daemon=True)
+        self._lifecycle = threading.Lock()  # taken by a worker, and stopped, one at a time
+        self._worker: Worker | None = None
+        self._own_worker = False
         self._callbacks: list[Callable[[TrainingJob], None]] = []
         self._callbacks_lock = threading.Lock()
         self._done = False  # the callbacks have run
         self._over = threading.Event()  # set once the job shows its final state
         self._abandoned = False
+        self._listeners: list[queue.SimpleQueue] = []  # of events(): each gets every event, then None
 
     @property
     def state(self) -> str:
         return self._progress.state
 
     @property
+    def title(self) -> str:
+        """How the class sees the run: its owner's name for it, or its number."""
+        return self.name or f"run {self.number}"
+
+    @property
     def pid(self) -> int | None:
-        """The training process's id, once it has started."""
-        return self._process.pid if self._process is not None else None
+        """The training process's id, once a worker has taken the job."""
+        return self._worker.pid if self._worker is not None else None
 
     @property
     def snapshot_labels(self) -> torch.Tensor | None:
@@ -239,39 +213,30 @@ class TrainingJob:
         return self._progress.test_digits
 
     def start(self) -> "TrainingJob":
-        """Start the child process (once; a job stopped before it started never does)."""
+        """Train in a worker of the job's own, started now (once: a job that ended, or that a worker has
+        taken, is left as it is)."""
         with self._lifecycle:
-            if self._process is not None or self._progress.ended:
+            if self._worker is not None or self._progress.ended:
                 return self
-            self._progress.set("loading", "Starting the training process…")
-            ctx = get_context("spawn")
-            self._events, child_events = ctx.Pipe(duplex=False)
-            child_control, self._control = ctx.Pipe(duplex=False)
-            self._process = ctx.Process(target=_train, args=(self._spec, child_events, child_control),
-                                        name=f"aelib-train-{self.preset.name}", daemon=True)
-            with _bare_main():
-                self._process.start()
-            child_events.close()  # the child holds its own copies: ours would hide its end
-            child_control.close()
-            self._reader.start()
+            self._own_worker = True
+            self._take_locked(Worker(self._hear, data_root=self.data_root, preload=()))
         return self
 
     def stop(self, abandoned: bool = False) -> None:
-        """Ask the run to end; it does so within one training step. A job that has not started yet
-        ends at once. `abandoned`: its owner is gone (the view says so)."""
+        """Ask the run to end; it does so within one training step. A job no worker has taken yet ends
+        at once. `abandoned`: its owner is gone (the view says so)."""
         with self._lifecycle:
             self._abandoned |= abandoned
-            if self._process is not None:
-                self._control.close()
+            if self._worker is not None:
+                self._worker.stop(self.number)
                 return
             if self._progress.ended:
                 return
             self._progress.set("stopped", "Taken out of the queue before it started.")
-        self._ended()
-        self._over.set()
+        self._end()
 
     def join(self, timeout: float | None = None) -> None:
-        self._reader.join(timeout)
+        self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the job has ended and shows its final state; False if `timeout` seconds passed first."""
@@ -285,44 +250,81 @@ class TrainingJob:
                 return
         fn(self)
 
+    def events(self) -> Iterator[Event]:
+        """The run's training events as they come, until it ends: what a command line renders. Take it before the
+        run starts; the job's state and message say how it ended."""
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        self._listeners.append(q)
+        self.add_done_callback(lambda _: q.put(None))
+        while (event := q.get()) is not None:
+            yield event
+
     def view(self) -> JobView:
         self.last_seen = time.monotonic()
         return self._progress.view(self._abandoned)
 
-    def _read(self) -> None:
-        state, message = self._read_messages()
-        with self._lifecycle:
-            self._control.close()
-        self._process.join()
-        self._ended()  # first, so a job that shows as ended has released its place in a queue
-        self._progress.set(state, message)
-        self._over.set()
+    def peek(self) -> JobView:
+        """The view, for those who follow the run: it does not count as its owner watching."""
+        return self._progress.view(self._abandoned)
 
-    def _read_messages(self) -> tuple[str, str]:
-        """Take in the child's messages until the end; the final state and message."""
-        while True:
-            try:
-                kind, payload = _receive(self._events)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                self._process.join()
-                return "failed", (f"The training process ended unexpectedly (exit code "
-                                  f"{self._process.exitcode}); it may have run out of memory.")
+    def release(self) -> None:
+        """Let go of the weights once nobody can save them any more (a run's owner gone, or on to a new run)."""
+        if self._progress.ended:
+            self._progress.release()
+
+    # --- what the worker says -------------------------------------------------------------------------
+    def _take(self, worker: Worker) -> bool:
+        """A pool's worker takes this job: False when it has ended meanwhile (stopped in the queue)."""
+        with self._lifecycle:
+            if self._worker is not None or self._progress.ended:
+                return False
+            self._take_locked(worker)
+            return True
+
+    def _take_locked(self, worker: Worker) -> None:
+        self._worker = worker
+        self.turn_at = time.monotonic()
+        self._progress.set("loading", "Starting the run…")
+        worker.train(self.number, self._spec)
+
+    def _hear(self, worker: Worker, kind: str, number: int | None, payload) -> None:
+        """A message of the job's own worker; a pool passes on those about this job."""
+        if kind == "died":
+            self._finish("failed", payload)
+        elif number == self.number and kind in ("ready", "event", "epoch", "result", "failed"):
             if kind == "failed":
-                return "failed", payload
-            if self._progress.take(kind, payload):
+                self._finish("failed", payload)
+                return
+            self._progress.take(kind, payload)
+            if kind == "event":
+                for q in self._listeners:
+                    q.put(payload)
+            if kind == "result":
                 self.model.load_state_dict(payload.state_dict)
                 last = self._progress.last
                 if last is None or not last.final:
-                    return "failed", "The run ended without a result."
-                return last.kind, last.message
+                    self._finish("failed", "The run ended without a result.")
+                else:
+                    self._finish(last.kind, last.message)
+        if self._own_worker and kind in ("idle", "died"):
+            worker.close()
 
-    def _ended(self) -> None:
+    def _finish(self, state: str, message: str) -> None:
+        if self._progress.ended:
+            return
+        self._progress.set(state, message)
+        self._end()
+
+    def _end(self) -> None:
+        self.ended_at = time.monotonic()
+        self._over.set()
         with self._callbacks_lock:
             self._done = True
             callbacks, self._callbacks = self._callbacks, []
         for fn in callbacks:
             fn(self)
 
+    # --- the weights ------------------------------------------------------------------------------------
     @property
     def saved_epoch(self) -> int | None:
         """The last completed epoch, whose weights `save()` writes while the run goes on."""
@@ -346,31 +348,67 @@ class TrainingJob:
         return save_run(result, path, images, judge, half=half, test_labels=labels)
 
 
-class JobQueue:
-    """Lets at most `limit` jobs train at once; the others wait in order of submission.
+def starts_in(training: list[float], waiting: list[float], workers: int) -> float:
+    """When a run joining the queue would start, in seconds from now: the runs `training` have these seconds
+    left, those `waiting` take these seconds each, in order, and each goes to the first of `workers` to be free."""
+    free = sorted(training)[:workers] + [0.0] * max(0, workers - len(training))
+    for seconds in waiting:
+        free.sort()
+        free[0] += seconds
+    return min(free)
 
-    With `abandon_after`, a job is stopped (or taken out of the queue) once its owner is gone:
-    its `owner_alive()` returns False, or nobody has polled `view()` for `abandon_after` seconds.
+
+class _Slot:
+    """A pool's worker and what it is doing."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        self.warm = False
+        self.job: TrainingJob | None = None
+        self.threads = 0  # the CPU threads it was last told to train on
+        self.mb: float | None = None  # its resident memory after its last run, as it said
+
+
+class TrainingPool:
+    """`limit` warm workers, and the jobs waiting for one in the order they came; every job stays listed
+    (the last `keep`), so a class can see each other's runs.
+
+    With `abandon_after`, a job is stopped (or taken out of the queue) once its owner is gone: its
+    `owner_alive()` returns False, or nobody has polled `view()` for `abandon_after` seconds.
     """
 
-    def __init__(self, limit: int | None = None, abandon_after: float | None = None):
+    def __init__(self, limit: int | None = None, abandon_after: float | None = None, data_root=None,
+                 keep: int = 200, worker: Callable[..., Worker] = Worker):
         self.limit = limit or default_limit()
+        self.cores = cpu_cores()
+        self._new_worker = worker  # how a worker is made: Worker(on_message, data_root=..., preload=...)
         self.abandon_after = abandon_after
+        self.data_root = data_root
         self._lock = threading.Lock()
-        self._running: list[TrainingJob] = []
+        self._slots: list[_Slot] = []
         self._waiting: list[TrainingJob] = []
-        if abandon_after:
-            threading.Thread(target=self._watch, name="job-queue-watchdog", daemon=True).start()
-
-    def submit(self, job: TrainingJob) -> TrainingJob:
-        job.last_seen = time.monotonic()
+        self._history: deque[TrainingJob] = deque(maxlen=keep)
+        self._warm = threading.Condition(self._lock)
+        self._closed = False
+        self.replaced = 0  # workers started in place of ones that died
+        self.broken: str | None = None  # why no worker could be started in place of one that died
         with self._lock:
-            if len(self._running) < self.limit:
-                self._running.append(job)
-                job.start()
-            else:
-                self._waiting.append(job)
-        job.add_done_callback(self._finished)  # outside the lock: a job that ended already is let go at once
+            for _ in range(self.limit):
+                self._add_worker()
+        _POOLS.add(self)
+        threading.Thread(target=self._watch, name="training-pool-watchdog", daemon=True).start()
+
+    # --- for the app -----------------------------------------------------------------------------------
+    def submit(self, job: TrainingJob) -> TrainingJob:
+        job.last_seen = job.submitted = time.monotonic()
+        with self._lock:
+            self._history.append(job)
+            if not self._slots and self.broken:  # nothing can train it: it ends at once, saying why
+                threading.Thread(target=job._finish, args=("failed", self.broken), daemon=True).start()
+                return job
+            self._waiting.append(job)
+        job.add_done_callback(self._left)  # outside the lock: a job that ended already is let go at once
+        self._dispatch()
         return job
 
     def position(self, job: TrainingJob) -> int | None:
@@ -380,29 +418,130 @@ class JobQueue:
 
     @property
     def running(self) -> int:
-        return len(self._running)
+        """Jobs a worker has taken."""
+        with self._lock:
+            return sum(1 for s in self._slots if s.job is not None)
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
-
-    def _finished(self, job: TrainingJob) -> None:
         with self._lock:
-            for jobs in (self._running, self._waiting):
-                if job in jobs:
-                    jobs.remove(job)
-            while self._waiting and len(self._running) < self.limit:
-                nxt = self._waiting.pop(0)
-                self._running.append(nxt)
-                nxt.start()
+            return len(self._waiting)
+
+    def jobs(self) -> list[TrainingJob]:
+        """Every job this pool has had (the last `keep`), the first first."""
+        with self._lock:
+            return list(self._history)
+
+    def job(self, number: int) -> TrainingJob | None:
+        return next((j for j in self.jobs() if j.number == number), None)
+
+    def ahead(self, job: TrainingJob | None = None) -> tuple[list[TrainingJob], list[TrainingJob]]:
+        """(the jobs training now, the jobs waiting before `job`, or all that wait if it is not waiting)."""
+        with self._lock:
+            training = [s.job for s in self._slots if s.job is not None]
+            waiting = self._waiting[: self._waiting.index(job)] if job in self._waiting else list(self._waiting)
+            return training, waiting
+
+    def wait_warm(self, timeout: float | None = None) -> bool:
+        """Wait until every worker has read the datasets; False if `timeout` seconds passed first."""
+        with self._warm:
+            return self._warm.wait_for(lambda: all(s.warm for s in self._slots), timeout)
+
+    def pids(self) -> list[int]:
+        """The workers' process ids."""
+        with self._lock:
+            return [s.worker.pid for s in self._slots]
+
+    def memory_mb(self) -> list[float | None]:
+        """Each worker's resident memory after its last run, in MB (None before its first)."""
+        with self._lock:
+            return [s.mb for s in self._slots]
+
+    def close(self) -> None:
+        """Stop every job and let the workers go."""
+        with self._lock:
+            self._closed = True
+            jobs = [s.job for s in self._slots if s.job] + self._waiting
+            slots = list(self._slots)
+        for job in jobs:
+            job.stop()
+        for slot in slots:
+            slot.worker.close()
+
+    # --- the workers -----------------------------------------------------------------------------------
+    def _add_worker(self) -> None:
+        slot = _Slot(self._new_worker(self._hear, data_root=self.data_root, preload=preloaded()))
+        slot.warm = getattr(slot.worker, "ready", False)  # a worker warm from the start says so
+        self._slots.append(slot)
+
+    def _slot(self, worker: Worker) -> _Slot | None:
+        return next((s for s in self._slots if s.worker is worker), None)
+
+    def _hear(self, worker: Worker, kind: str, number: int | None, payload) -> None:
+        with self._lock:
+            slot = self._slot(worker)
+            job = slot.job if slot else None
+            if slot is not None and kind == "warm":
+                slot.warm = True
+                self._warm.notify_all()
+            elif slot is not None and kind == "idle":
+                slot.job = None
+                slot.mb = (payload or {}).get("mb")
+                self._share_cores()
+            elif slot is not None and kind == "died":
+                self._slots.remove(slot)
+                if not self._closed:
+                    try:
+                        self._add_worker()
+                        self.replaced += 1
+                    except Exception as err:  # noqa: BLE001 - no worker can be made (a cluster that has gone)
+                        self.broken = str(err)
+                if not self._slots:  # none left to train what waits
+                    waiting, self._waiting = self._waiting, []
+                    for w in waiting:
+                        threading.Thread(target=w._finish, args=("failed", payload), daemon=True).start()
+        if job is not None and kind not in ("warm", "idle"):
+            job._hear(worker, kind, number, payload)
+        if kind in ("warm", "idle", "died"):
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Give waiting jobs to free warm workers, the first first."""
+        while True:
+            with self._lock:
+                free = next((s for s in self._slots if s.warm and s.job is None), None)
+                if free is None or not self._waiting or self._closed:
+                    return
+                job = self._waiting.pop(0)
+                free.job = job
+                self._share_cores()
+            if not job._take(free.worker):  # it ended while it waited
+                with self._lock:
+                    free.job = None
+                    self._share_cores()
+
+    def _share_cores(self) -> None:
+        """The CPU's cores shared out among the runs training (the lock held): all of them to a run alone, an
+        equal part each to several. A worker takes its part at its run's next report."""
+        busy = [s for s in self._slots if s.job is not None]
+        for slot in busy:
+            n = max(1, self.cores // len(busy))
+            if slot.threads != n:
+                slot.worker.threads(n)
+                slot.threads = n
+
+    def _left(self, job: TrainingJob) -> None:
+        with self._lock:
+            if job in self._waiting:
+                self._waiting.remove(job)
 
     def _watch(self) -> None:
-        while True:
+        while not self._closed:
             time.sleep(1.0)
             now = time.monotonic()
-            with self._lock:
-                jobs = self._running + self._waiting
-            for job in jobs:
+            for job in self.jobs():
                 gone = job.owner_alive is not None and not job.owner_alive()
-                if gone or now - job.last_seen > self.abandon_after:
+                if job.state in ACTIVE and (gone or (self.abandon_after and now - job.last_seen > self.abandon_after)):
                     job.stop(abandoned=True)
+                elif gone:
+                    job.release()  # nobody is left to save it

@@ -60,6 +60,20 @@ def code_usage(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000)
     return counts
 
 
+@torch.no_grad()
+def neighbour_vote(codes: torch.Tensor, labels: torch.Tensor, k: int = 5) -> float:
+    """How well a map of codes keeps the classes apart: the first half of the codes (N, D) vote, with their
+    labels, on the class of each code of the second half, by its `k` nearest among them; the share they name
+    right. 0.1 for codes that tell ten classes nothing, near 1 for clusters that hold one class each."""
+    half = len(codes) // 2
+    voters, asked = codes[:half].float(), codes[half : 2 * half].float()
+    votes = []
+    for i in range(0, len(asked), 1000):  # (1000, half) distances at a time
+        near = torch.cdist(asked[i : i + 1000], voters).topk(k, largest=False).indices  # (n, k)
+        votes.append(labels[:half][near].mode(dim=1).values)
+    return float((torch.cat(votes) == labels[half : 2 * half]).float().mean())
+
+
 def checkpoint_metrics(model: Autoencoder, test_images: torch.Tensor, judge: Judge | None = None,
                        test_labels: torch.Tensor | None = None) -> dict[str, float]:
     """What a checkpoint records of its weights: the test metrics and, with a judge, how recognisable

@@ -8,6 +8,8 @@
 #   AELIB_CHECKPOINTS  the checkpoints folder every replica shares (default: ./checkpoints), so a
 #                      model saved through one replica opens through the other
 #   AELIB_RUN          where logs and process ids go (default: /tmp/aelib-class)
+#   AELIB_RAY_ADDRESS  a Ray cluster both replicas send their runs to (deploy/lab.sh sets it); none: each
+#                      replica trains its own students' runs on this machine
 #
 # A replica that stops is started again; until it is back, HAProxy sends its students to the other.
 # Ctrl-C stops everything.
@@ -22,6 +24,8 @@ mkdir -p "$RUN" "$AELIB_CHECKPOINTS/trained"
 # Each replica trains with its share of the cores: two jobs at once (one per replica) with a thread per
 # core each would spin against each other, and run many times slower than one alone.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
+# With a training cluster (AELIB_RAY_ADDRESS, deploy/lab.sh), the two replicas split its places for runs.
+export AELIB_REPLICAS=2
 # One cookie secret for all replicas: a form token a student got from one is then good on the other.
 export STREAMLIT_SERVER_COOKIE_SECRET=${STREAMLIT_SERVER_COOKIE_SECRET:-$(python -c 'import secrets; print(secrets.token_hex(16))')}
 

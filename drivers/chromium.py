@@ -337,12 +337,23 @@ def pick(page, option: str) -> None:
         page.get_by_text(option).first.click()
 
 
+def pick_row(page, row: int, row_height: float = 35, timeout: float = 60_000) -> None:
+    """Tick the selection box of row `row` of the page's first table (st.dataframe draws it on a canvas, the box at
+    the left of each row, rows `row_height` pixels high under a 35-pixel header), and wait for the run that starts."""
+    grid = page.locator("[data-testid=stDataFrame]").first
+    grid.wait_for(timeout=timeout)
+    box = grid.bounding_box()
+    with rerun(page, timeout):
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + row_height * (row + 0.5))
+
+
 LIVE_BAR = ".st-key-train-progress .livebar"  # the Train page's live progress bar (in the component's shadow root)
+FOLLOWED_BAR = ".st-key-follow-progress .livebar"  # the bar of the run the class board follows
 
 
-def progress(page) -> int:
-    """The training step the Train page's live progress bar shows."""
-    text = page.locator(LIVE_BAR).first.inner_text()
+def progress(page, bar: str = LIVE_BAR) -> int:
+    """The training step a live progress bar shows (the Train page's, by default)."""
+    text = page.locator(bar).first.inner_text()
     return int(re.search(r"step ([\d,]+) of", text).group(1).replace(",", ""))
 
 

@@ -48,9 +48,10 @@ class Class:
 
 
 @contextlib.contextmanager
-def class_server(timeout: float = 120):
-    """deploy/class.sh on free ports, every replica sharing a fresh checkpoints folder (the shipped
-    checkpoints linked into it); yields a Class once the balancer sees both replicas up."""
+def class_server(timeout: float = 120, script: tuple[str, ...] = ("class.sh",), env: dict | None = None):
+    """deploy/class.sh (or another script of deploy/ that ends in it, with its arguments) on free ports, every
+    replica sharing a fresh checkpoints folder (the shipped checkpoints linked into it); yields a Class once the
+    balancer sees both replicas up. Everything the script started is stopped at the end: its process group."""
     port = free_ports(4)
     tmp = Path(tempfile.mkdtemp(prefix="aelib-class-"))
     ckpt = tmp / "checkpoints"
@@ -58,9 +59,10 @@ def class_server(timeout: float = 120):
     for f in (ROOT / "checkpoints").iterdir():
         if f.name != "trained":
             (ckpt / f.name).symlink_to(f)
-    env = {**os.environ, "AELIB_PORT": str(port), "AELIB_RUN": str(tmp / "run"), "AELIB_CHECKPOINTS": str(ckpt)}
+    env = {**os.environ, "AELIB_PORT": str(port), "AELIB_RUN": str(tmp / "run"), "AELIB_CHECKPOINTS": str(ckpt),
+           **(env or {})}
     log = open(tmp / "class.log", "wb")
-    proc = subprocess.Popen(["bash", str(ROOT / "deploy" / "class.sh")], cwd=ROOT, env=env, stdout=log,
+    proc = subprocess.Popen(["bash", str(ROOT / "deploy" / script[0]), *script[1:]], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)  # its own group, which it stops whole
     c = Class(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 3}", tmp / "run", ckpt)
     try:
@@ -72,7 +74,7 @@ def class_server(timeout: float = 120):
             except OSError:
                 pass
             if proc.poll() is not None or time.perf_counter() - t0 > timeout:
-                raise RuntimeError(f"deploy/class.sh did not start:\n{(tmp / 'class.log').read_text()[-3000:]}")
+                raise RuntimeError(f"deploy/{script[0]} did not start:\n{(tmp / 'class.log').read_text()[-3000:]}")
             time.sleep(0.3)
         yield c
     finally:
@@ -82,8 +84,38 @@ def class_server(timeout: float = 120):
             proc.wait(15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # Ray's daemons, which a SIGTERM to the script leaves running
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def lab_server(head_cpus: int = 1, others: tuple[int, ...] = (1,), timeout: float = 180):
+    """deploy/lab.sh for real, on this one machine: the head (lending `head_cpus` cores) with the class's two
+    replicas and balancer, and a machine joining with `deploy/lab.sh join` for each of `others` (its cores). Yields
+    the Class, with `.ray` the cluster's address and `.joined` the joining machines' process groups."""
+    ray_port, client_port = free_ports(2), free_ports(1)
+    env = {"AELIB_RAY_PORT": str(ray_port), "AELIB_RAY_CLIENT": str(client_port), "AELIB_RAY_CPUS": str(head_cpus),
+           "RAY_ADDRESS": ""}
+    joined: list[int] = []
+    with class_server(timeout, ("lab.sh", "head"), env) as c:
+        try:
+            for cpus in others:
+                # Its own process group, which Ray's daemons keep after `ray start` returns: stopped whole below.
+                join = subprocess.Popen(["bash", str(ROOT / "deploy" / "lab.sh"), "join", f"127.0.0.1:{ray_port}"],
+                                        env={**os.environ, **env, "AELIB_RAY_CPUS": str(cpus)},
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                joined.append(join.pid)
+                said, _ = join.communicate(timeout=timeout)
+                if join.returncode != 0:
+                    raise RuntimeError(f"deploy/lab.sh join failed:\n{said.decode()[-3000:]}")
+            c.ray, c.joined = f"127.0.0.1:{ray_port}", joined
+            yield c
+        finally:
+            for group in joined:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
 
 
 async def on_replica(url: str, replica: str, page: str, query: str = "") -> tuple[Session, object]:

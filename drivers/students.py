@@ -139,12 +139,12 @@ async def keep_training(url: str, deadline: float, preset: str, epochs: int, not
         label = next(o for o in s.widgets["train:preset"].options if o.split()[0] == preset)
         s.set_value("train:preset", string_value=label)
         await s.rerun()
-        s.set_value(f"train:{preset}:epochs", int_value=epochs)
+        s.set_value(f"train:{preset}:quick:epochs", int_value=epochs)
         s.press("train:start")
         await s.rerun()
-        notes["started"] = bool(s.timers)
+        notes["started"] = s.live
         seen = []
-        while time.perf_counter() < deadline and s.timers:
+        while time.perf_counter() < deadline and s.live:
             run = await s.tick()  # the live view's timers, as the browser keeps them
             for t, e in run.elements:  # the live bar's data holds the step the run has reached
                 if e.WhichOneof("type") == "bidi_component" and "step" in (bar := json.loads(e.bidi_component.json

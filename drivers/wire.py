@@ -66,6 +66,9 @@ class Session:
         # fragment id -> (run_every interval, when it next fires), for every timed fragment the page shows:
         # a browser keeps one timer per fragment, each firing on its own
         self.timers: dict[str, tuple[float, float]] = {}
+        # user key -> [when, every, data] of a component that asks the server again by itself, as the Train
+        # page's live bar does (its "due" trigger, askIn seconds after it was drawn, then every askEvery)
+        self.asks: dict[str, list] = {}
 
     async def open(self, page_name: str, first: bool = True) -> Run:
         """Connect and draw `page_name`. A browser fetches the page's address first (a reconnecting tab:
@@ -140,6 +143,8 @@ class Session:
                 run.elements.append((t, msg.delta.new_element))
             elif kind == "page_info_changed":
                 self.query = msg.page_info_changed.query_string
+            elif kind == "new_session":  # a whole-page run starts again (after st.rerun): its timers are its own
+                timed.clear()
             elif kind == "auto_rerun":
                 timed[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
             elif kind == "stop_auto_rerun":
@@ -150,6 +155,7 @@ class Session:
                 run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
                 if run.status == "FINISHED_SUCCESSFULLY":  # a whole-page run: the page keeps the timers it drew
                     self.timers = {f: self.timers.get(f, (i, t + i)) for f, i in timed.items()}
+                    self.asks = {k: a for k, a in self.asks.items() if self.ids.get(k) in self._seen}
                 if run.status in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
                     break
                 if run.status == "FINISHED_WITH_COMPILE_ERROR":
@@ -165,9 +171,22 @@ class Session:
                 del self.states[wid]
         return run
 
+    @property
+    def live(self) -> bool:
+        """Whether the page still reruns by itself: a timed fragment, or a component that asks."""
+        return bool(self.timers or self.asks)
+
     async def tick(self) -> Run:
-        """Wait for the fragment timer that fires next and run its fragment, as the browser does."""
-        fid = min(self.timers, key=lambda f: self.timers[f][1])
+        """Wait for what fires next, a fragment's timer or a component's ask, and rerun its fragment, as the
+        browser does."""
+        fid = min(self.timers, key=lambda f: self.timers[f][1]) if self.timers else None
+        key = min(self.asks, key=lambda k: self.asks[k][0]) if self.asks else None
+        if key is not None and (fid is None or self.asks[key][0] < self.timers[fid][1]):
+            when, every, data = self.asks[key]
+            await asyncio.sleep(max(0.0, when - time.perf_counter()))
+            self.asks[key][0] = time.perf_counter() + every  # asked again until the answer changes
+            self.trigger(key, "due", int(time.time() * 1000))
+            return await self.rerun(fragment_id=self.fragment_of[key])
         interval, due = self.timers[fid]
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         if fid in self.timers:
@@ -187,6 +206,12 @@ class Session:
         self._seen.add(wid)
         if kind == "bidi_component" and wid not in self.states:  # a custom component's state, as the page keeps it
             self.states[wid] = WidgetState(id=wid, json_value="{}")
+        if kind == "bidi_component":
+            data = json.loads(proto.json or "{}")
+            if data.get("askIn") is None:
+                self.asks.pop(key, None)
+            elif key not in self.asks or self.asks[key][2] != data:  # new data: its own clock starts again
+                self.asks[key] = [time.perf_counter() + data["askIn"], data.get("askEvery", 2.0), data]
         if kind == "slider" and proto.type == proto.SLIDER and (proto.set_value or wid not in self.states):
             self.states[wid] = WidgetState(id=wid, double_array_value={"data": list(proto.value or proto.default)})
 
@@ -213,6 +238,16 @@ def code_of(run: Run) -> tuple[list[float], float]:
     raise LoadError("the run showed no decoded code")
 
 
+def table_of(run: Run):
+    """The first table (st.dataframe) a run drew, as a pandas DataFrame; None when it drew none."""
+    import pyarrow as pa
+
+    for _, e in run.elements:
+        if e.WhichOneof("type") == "dataframe":
+            return pa.ipc.open_stream(e.dataframe.arrow_data.data).read_all().to_pandas()
+    return None
+
+
 def alerts(run: Run) -> list[str]:
     """The messages (success, warning, error) a run showed."""
     return [e.alert.body for _, e in run.elements if e.WhichOneof("type") == "alert"]
@@ -224,14 +259,22 @@ async def train_to_the_end(s: Session, max_s: float = 600.0) -> Run:
     start or did not finish within max_s."""
     s.press("train:start")
     await s.rerun()
-    if not s.timers:
+    if not s.live:
         raise LoadError("the run did not start")
+    return await follow_to_the_end(s, max_s)
+
+
+async def follow_to_the_end(s: Session, max_s: float = 600.0) -> Run:
+    """Follow the run the page `s` shows, as the tab does (its timers, its live bar's asks), until the run has
+    ended and the page shows it finished; that page. Raises LoadError if it did not finish within max_s."""
     deadline = time.perf_counter() + max_s
-    while s.timers:
+    run = None
+    while s.live:
         if time.perf_counter() > deadline:
             raise LoadError(f"the run did not finish within {max_s:.0f} s")
-        await s.tick()
-    run = await s.rerun()
+        run = await s.tick()
+    if run is None or not any(m.startswith("Finished") for m in alerts(run)):
+        run = await s.rerun()
     if not any(m.startswith("Finished") for m in alerts(run)):
         raise LoadError(f"the run did not finish: {alerts(run)}")
     return run

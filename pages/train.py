@@ -1,12 +1,11 @@
-"""Train page: pick a preset and its settings, watch it learn live, save the result as a checkpoint."""
+"""Train page: pick a preset and its settings, see when the run would start, watch it learn live, save it."""
 
 import streamlit as st
 
 import ui
 from aelib.data import CLASS_NAMES
 from aelib.presets import PRESETS, get_preset
-from ui import training, words
-from ui.livebar import live_bar
+from ui import forecast, runview, training
 
 st.title("Train an autoencoder")
 BATCHES = [16, 32, 64, 100, 128, 256, 512, 1024]
@@ -14,30 +13,35 @@ RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 BETAS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # positive only: β <= 0 is not a VAE objective
 LIMITS = [1_000, 5_000, 10_000, 30_000, training.FULL_SET]
 
+pool = training.pool()
+if (where := training.where_runs_train()) is not None:
+    getattr(st, where[0])(where[1])
 job = training.job()
 busy = job is not None and job.view().running
 if (lost := training.lost_run_note(job)) is not None:
     st.warning(lost)
 
-# Settings. Keys carry the preset's name, so picking another preset resets them to its recipe.
+# Settings. Keys carry the preset's name, so picking another preset resets them to its recipe; the run's length
+# too for those the first look sets (epochs, batch, learning rate).
 preset = st.selectbox("Preset", list(PRESETS), list(PRESETS).index(training.FIRST_PRESET), disabled=busy,
                       key="train:preset", format_func=lambda n: f"{n}  ·  {PRESETS[n].seed_ref or 'improved'}")
 p = get_preset(preset)
 st.caption(p.origin)
-r = p.recipe
-quick = min(training.QUICK_EPOCHS, r.epochs)
+first, full = p.first_look, p.recipe
 length = st.radio("Length", ["quick", "recipe"], horizontal=True, disabled=busy, key=f"train:{preset}:length",
-                  format_func={"quick": f"A quick first look: {quick} epoch{'s' if quick > 1 else ''}",
-                               "recipe": f"The full recipe: {r.epochs} epochs"}.get)
+                  format_func={"quick": f"A quick first look: {training.length_words(first)}",
+                               "recipe": f"The full recipe: {full.epochs} epochs"}.get)
+r = first if length == "quick" else full
+if length == "quick" and (how := training.first_look_words(first, full)):
+    st.caption(how)
 c1, c2, c3, c4 = st.columns(4)
 latent = c1.number_input("Latent size", 1, max(64, p.config.latent_dim), p.config.latent_dim, disabled=busy or p.latent_fixed,
                          key=f"train:{preset}:latent",
                          help="Fixed by this architecture." if p.latent_fixed else "2 gives a map you can explore.")
-epochs = c2.number_input("Epochs", 1, 200, quick if length == "quick" else r.epochs, disabled=busy,
-                         key=f"train:{preset}:{length}:epochs")
+epochs = c2.number_input("Epochs", 1, 200, r.epochs, disabled=busy, key=f"train:{preset}:{length}:epochs")
 batch = c3.select_slider("Batch size", sorted({*BATCHES, r.batch_size}), r.batch_size, disabled=busy,
-                         key=f"train:{preset}:batch")
-lr = c4.select_slider("Learning rate", sorted({*RATES, r.lr}), r.lr, disabled=busy, key=f"train:{preset}:lr",
+                         key=f"train:{preset}:{length}:batch")
+lr = c4.select_slider("Learning rate", sorted({*RATES, r.lr}), r.lr, disabled=busy, key=f"train:{preset}:{length}:lr",
                       format_func=lambda v: f"{v:g}", help=f"Optimizer: {r.optimizer}.")
 c1, c5, c2, c3, c4 = st.columns([2, 2, 2, 3, 3])
 mixture = noise = None
@@ -61,44 +65,35 @@ dataset = c3.radio("Dataset", list(CLASS_NAMES), disabled=busy, key=f"train:{pre
                    format_func={"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get)
 limit = c4.select_slider("Training images", LIMITS, training.FULL_SET, disabled=busy, key=f"train:{preset}:limit",
                          format_func=lambda n: f"{n:,}", help="Fewer images make a quick demo.")
+name = st.text_input("Name your run (optional)", max_chars=training.NAME_CHARS, disabled=busy, key="train:run_name",
+                     placeholder="the class board calls it 'run N' otherwise",
+                     help="How the class board lists it for everyone: letters, digits, spaces and a little "
+                          "punctuation.")
 
 overrides = training.model_overrides(preset, latent, mixture, noise)
-config = training.run_config(preset, overrides, limit, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
+config = training.run_config(preset, r, overrides, limit, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
                              seed=int(seed), dataset=dataset, beta=float(beta))
+
+
+@st.fragment(run_every=training.FIGURES_S)
+def when_it_would_run() -> None:
+    """When a run of these settings would start and how long it takes, kept current as the class starts runs."""
+    shared = forecast.sharing(pool)  # beside other runs, a run has its part of the cores
+    takes = forecast.expected_s(preset, overrides, config, pool, shared)
+    st.caption(forecast.queue_note(forecast.forecast(pool, takes)) + " "
+               + forecast.duration_note(forecast.speed(preset, overrides, config.batch_size, pool, shared), config))
+
+
 if not busy:
-    st.caption(training.duration_note(preset, overrides, config))
+    when_it_would_run()
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Start training", type="primary", disabled=busy, use_container_width=True, key="train:start"):
-    training.start(preset, overrides, config)
-    st.rerun()  # redraw the settings and Start as disabled; the live view below only redraws itself
+    if training.start(preset, overrides, config, name) is None:
+        st.warning("This page has a run waiting or training already: one run a page. Stop it to start another.")
+    else:
+        st.rerun()  # redraw the settings and Start as disabled; the live view below only redraws itself
 if b2.button("Stop", disabled=not busy, use_container_width=True, key="train:stop"):
     job.stop()
-
-
-def show_progress(job, v) -> None:
-    """How far the finished run got, and how fast."""
-    training.remember_startup(v)
-    if v.last is not None:  # a run that ended before its first step has its message above
-        st.progress(v.last.fraction, text=training.progress_text(job, v))
-
-
-def show_figures(job, v) -> None:
-    """Curves, reconstructions and the 2-D map of one job, as it stands now. Drawn from Start on, while the
-    training process starts: the chart's first draw then takes no core from the training."""
-    if v.last is None and not v.running:
-        return
-    recon, scatter = training.snapshot_figures(job, v)
-    left, right = st.columns([3, 2], gap="large") if scatter is not None else (st.container(), None)
-    left.plotly_chart(training.loss_figure(job, v), key="train:loss")
-    epoch = v.snapshots[-1].epoch if v.snapshots else 0
-    if scatter is not None:
-        right.caption(f"The 2-D codes of {len(v.snapshots[-1].codes):,} test digits after epoch {epoch:.2f}")
-        right.plotly_chart(scatter, key="train:map", config=ui.STILL)
-    if recon is None:
-        st.caption("Reconstructions of fixed test digits appear after the first epoch.")
-    else:
-        st.caption(f"Fixed test digits and their reconstructions after epoch {epoch:.2f}")
-        st.plotly_chart(recon, key="train:recon", config=ui.STILL)
 
 
 def save_form(job, running: bool) -> None:
@@ -121,37 +116,6 @@ def save_form(job, running: bool) -> None:
         st.page_link("pages/explorer.py", label="Explore it", icon=":material/scatter_plot:")
 
 
-# The live view: a progress bar that moves on in the page and asks the server only while the run starts and when
-# it should have ended, and charts redrawn every FIGURES_S. Two fragments, so that an ask redraws the bar alone: a
-# redraw of the charts takes the browser a few tenths of a second of a core, which the training would lose.
-def running_view(job):
-    """The job's view while it runs; once it has ended, the whole page again, which shows the finished run and
-    the save form."""
-    v = job.view()
-    if not v.running:
-        st.rerun()
-    return v
-
-
-@st.fragment(run_every=training.FIGURES_S)
-def live_progress(job) -> None:
-    v = running_view(job)
-    training.remember_startup(v)
-    if v.state == "queued":
-        st.info(training.waiting_note(job))
-    live_bar(training.live_bar_data(job, v), key="train:progress")
-
-
-@st.fragment(run_every=training.FIGURES_S)
-def live_figures(job) -> None:
-    """Drawn at Start, so the chart is there before the first step."""
-    v = running_view(job)
-    show_figures(job, v)
-    if job.can_save:
-        with st.expander("Keep the model as it is now, while it trains on"):
-            save_form(job, running=True)
-
-
 if job is None and (planned := training.planned_figure(preset, overrides, config)) is not None:
     st.divider()
     st.caption("What the full recipe reached: the shipped checkpoint of these settings, tested after each epoch. "
@@ -159,17 +123,6 @@ if job is None and (planned := training.planned_figure(preset, overrides, config
     st.plotly_chart(planned, key="train:planned", config=ui.STILL)
 elif job is not None:
     st.divider()
-    v = job.view()
-    if v.running:
-        live_progress(job)
-        live_figures(job)
-    else:
-        {"done": st.success, "stopped": st.warning}.get(v.state, st.error)(words.job_message(v))
-        show_progress(job, v)
-        show_figures(job, v)
-        if (animation := training.formation(job, v)) is not None:
-            st.subheader("How the latent space formed")
-            st.plotly_chart(animation, key="train:animation")
-        if job.can_save:
-            st.subheader("Keep this model" if v.state != "diverged" else "Keep the last good weights")
-            save_form(job, running=False)
+    st.caption(f"The class board lists this run as **{job.title}**: anyone can follow it there, live.")
+    st.page_link("pages/board.py", label="The class's runs", icon=":material/leaderboard:")
+    runview.show(job, owner=True, key="train", keep=save_form)

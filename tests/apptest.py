@@ -15,12 +15,14 @@ def page(name: str, timeout: float = 120) -> AppTest:
     return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=timeout)
 
 
-def explorer(pad: bool = False) -> AppTest:
+def explorer(pad: bool = False, painted: bool = False) -> AppTest:
     """The explorer; without `pad`, on the server's own path, which a browser that cannot run the model gets
-    (AppTest runs no JavaScript, so the pad's own moves are tested in the browser tests)."""
+    (AppTest runs no JavaScript, so the pad's own moves are tested in the browser tests). Without `painted`, the
+    plane under the map is left unpainted: the judge's 10,000 verdicts a model cost the quick loop seconds."""
     at = page("explorer.py")
     if not pad:
         at.session_state["explore:pad_failed"] = "a test of the server's path"
+    at.session_state["explore:painted"] = painted
     return at
 
 

@@ -67,6 +67,23 @@ def own_checkpoints(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def standin_pool(monkeypatch):
+    """The app's training pool, its one worker a stand-in (tests/standin.py), warm: pages that show runs without
+    training any. The test speaks for the worker."""
+    from aelib.jobs import TrainingPool
+    from tests.standin import StandIn
+    from ui import training
+
+    StandIn.made = []
+    pool = TrainingPool(limit=1, worker=StandIn)
+    StandIn.made[0].say("warm")
+    monkeypatch.setattr(training, "pool", lambda: pool)
+    monkeypatch.setattr(training, "jobs", pool.jobs)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     root = mnist_root()

@@ -254,6 +254,40 @@ def test_the_pages_own_first_run_ends_by_itself_and_draws_its_map(session):
         page.close()
 
 
+def test_a_second_tab_follows_a_run_from_the_board_and_sees_its_bar_move(session):
+    """The teacher's run on every screen: one tab starts a named run, another picks it on the class board and
+    follows it live; when its owner stops it, the follower is told."""
+    owner = B.new_page(session.context.browser, {"width": 1280, "height": 1400})
+    follower = B.new_page(session.context.browser, {"width": 1280, "height": 1600})
+    try:
+        owner.goto(_base(session) + "/train")
+        owner.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+        B.idle(owner)
+        B.pick(owner, "The full recipe:")  # long enough to be followed, then stopped
+        name = owner.get_by_label("Name your run (optional)", exact=True)
+        name.fill("Projector run")
+        with B.rerun(owner):
+            name.press("Enter")
+        owner.get_by_role("button", name="Start training").click()
+        owner.get_by_text("lists this run as Projector run").wait_for(timeout=30_000)
+        follower.goto(_base(session) + "/board")
+        follower.get_by_text("Colour the curves by").wait_for(timeout=60_000)
+        B.idle(follower)
+        B.pick_row(follower, 0, row_height=60)  # the newest run, first in the table
+        follower.get_by_text("Following Projector run").wait_for(timeout=30_000)
+        follower.locator(B.FOLLOWED_BAR).first.wait_for(timeout=60_000)
+        B.wait_progress_past(follower, B.progress(follower, B.FOLLOWED_BAR))  # the bar moves on, on the follower's screen too
+        assert "follow=" in follower.url  # a link the follower can share
+        no_exception(follower)
+        follower.screenshot(path=SHOTS / "board-following.png")
+        owner.get_by_role("button", name="Stop").click()
+        follower.get_by_text("Its owner stopped this run").wait_for(timeout=60_000)
+        no_exception(follower)
+    finally:
+        owner.close()
+        follower.close()
+
+
 def test_a_shared_link_opens_the_same_view(session):
     page = B.new_page(session.context.browser)  # a second tab: its own session
     try:
@@ -335,7 +369,8 @@ def test_refreshing_during_training_stops_the_run_and_frees_the_trainer(session,
     page.get_by_text("images/s").wait_for(timeout=60_000)
     page.reload()  # a new session; the old one is gone, and its run with it
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
-    wait_until(lambda: not children(server.pid), "the run of a closed session to stop")
+    # The page's forecast counts the runs ahead of a new one: none once the closed session's run has stopped.
+    page.get_by_text("The trainer is free").wait_for(timeout=120_000)
     _start_vae_2d(page, go_to_train=False)  # the trainer is free again: it starts at once, no queue
     page.get_by_text("images/s").wait_for(timeout=60_000)
     assert page.get_by_text("in the queue").count() == 0

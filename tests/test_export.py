@@ -38,7 +38,10 @@ def agreement(model, out: Path, codes: torch.Tensor, images: torch.Tensor) -> tu
     return float(np.abs(got_images - want_images).max()), enc
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == "vae-2d" else pytest.mark.slow) for n in PRESETS])
+# Every preset's export with the slow tests; the quick loop exports two shipped models through the explorer
+# (tests/test_page_explorer.py).
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_exports_and_agrees_with_torch(name, tmp_path, synth):
     model = build(name, seed=0).eval()
     info = export(model, tmp_path)

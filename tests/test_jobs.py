@@ -120,9 +120,10 @@ def test_the_trained_weights_come_back_from_the_training_process():
 
 @pytest.mark.slow
 def test_the_queue_runs_a_limited_number_of_jobs_and_the_rest_wait_in_order():
-    from aelib.jobs import JobQueue
+    from aelib.jobs import TrainingPool
 
-    queue = JobQueue(limit=1)
+    queue = TrainingPool(limit=1)
+    assert queue.wait_warm(120)
     first, second, third = (queue.submit(_job(epochs=500)) for _ in range(3))
     assert first.state in ("loading", "running") and queue.position(first) is None
     assert second.view().state == "queued" and queue.position(second) == 1
@@ -137,14 +138,15 @@ def test_the_queue_runs_a_limited_number_of_jobs_and_the_rest_wait_in_order():
     assert queue.running == 1 and queue.waiting == 0
     second.stop()
     _wait(second)
-    assert queue.running == 0
+    wait_until(lambda: queue.running == 0, "the worker to be free")
+    queue.close()
 
 
 @pytest.mark.slow
 def test_a_job_whose_owner_is_gone_is_stopped_within_seconds():
-    from aelib.jobs import JobQueue
+    from aelib.jobs import TrainingPool
 
-    queue = JobQueue(limit=1, abandon_after=3600)
+    queue = TrainingPool(limit=1, abandon_after=3600)
     owner = {"connected": True}
     job = _job(epochs=500)
     job.owner_alive = lambda: owner["connected"]
@@ -154,17 +156,19 @@ def test_a_job_whose_owner_is_gone_is_stopped_within_seconds():
     _wait(job)  # how soon: bench/classroom.py; the watchdog looks every second
     assert job.state == "stopped"
     assert job.view().abandoned  # so the app can say why
-    assert queue.running == 0
+    wait_until(lambda: queue.running == 0, "the worker to be free")
+    queue.close()
 
 
 @pytest.mark.slow
 def test_a_job_nobody_polls_is_stopped():
-    from aelib.jobs import JobQueue
+    from aelib.jobs import TrainingPool
 
-    queue = JobQueue(limit=1, abandon_after=1.0)
+    queue = TrainingPool(limit=1, abandon_after=1.0)
     job = queue.submit(_job(epochs=500))
     _wait(job)  # no view() calls: nobody is watching
     assert job.state == "stopped"
+    queue.close()
 
 
 PARENT = """

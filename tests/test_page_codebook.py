@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.apptest import app, chart
 
 
@@ -17,6 +19,7 @@ def _grid(at, key: str) -> list[list[int]]:
     return np.asarray(z).tolist()
 
 
+@pytest.mark.slow  # codes of the whole test set, and 128 decoded tiles
 def test_codebook_page_edits_a_cell_and_shows_the_digit_change(with_data):
     at = app()
     at.switch_page("pages/codebook.py").run()

@@ -132,7 +132,7 @@ def test_explorer_draws_a_learned_priors_gaussians_in_2d_only(with_data):
 
 
 def test_explorer_paints_the_plane_by_the_judges_verdict_and_plays_the_history(with_data):
-    at = explorer().run()
+    at = explorer(painted=True).run()
     the_map = next(c for c in charts(at) if "click grid" in c)
     assert '"images":[{' in the_map and "base64" in the_map  # painted by default
     at.toggle(key="explore:painted").set_value(False).run()

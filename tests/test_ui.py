@@ -71,7 +71,7 @@ def test_the_live_bar_moves_on_at_the_runs_pace_and_asks_when_the_run_should_end
     from aelib.train import Event
     from ui import training
 
-    job = SimpleNamespace(config=SimpleNamespace(epochs=2))
+    job = SimpleNamespace(config=SimpleNamespace(epochs=2), number=1)
     starting = training.live_bar_data(job, JobView("loading", "Loading MNIST…", None))
     assert starting["text"] == "Loading MNIST…" and "template" not in starting
     assert starting["askIn"] == training.POLL_S  # no pace yet: the page asks the server

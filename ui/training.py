@@ -1,10 +1,13 @@
-"""Training from the app: the queue every session shares, this session's job, its live figures, and
-the sidebar badge that keeps a run in sight from other pages."""
+"""Training from the app: the pool of warm trainers every session shares, this session's run, what any run
+shows live (its own, or one a session follows), and the sidebar badge that keeps a run in sight from other
+pages."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import re
 import threading
 import time
 
@@ -13,13 +16,13 @@ import streamlit as st
 import torch
 
 from aelib import figures
-from aelib.bench import Speed, training_speed
 from aelib.checkpoint import path_for
 from aelib.config import ModelConfig, TrainConfig
 from aelib.data import CLASS_NAMES
-from aelib.jobs import JobQueue, JobView, TrainingJob
-from aelib.presets import get_preset, recipe
-from ui import shared
+from aelib.cluster import Cluster, ClusterError
+from aelib.jobs import JobView, TrainingJob, TrainingPool
+from aelib.presets import get_preset
+from ui import forecast, shared
 from ui.checkpoints import remember_trained, shipped_dir, trained_dir
 
 # A job nobody has polled for this long is stopped. An open page polls every 2-10 s, but a tab hidden for
@@ -31,22 +34,83 @@ ABANDON_AFTER_S = 150
 # between. It asks the server sooner only while a run waits or starts (every POLL_S), and at its expected end
 # (ASK_AFTER_S after it, then every POLL_S until it has ended); an ask redraws the bar alone, not the charts.
 POLL_S, FIGURES_S, ASK_AFTER_S = 2.0, 10.0, 1.0
-FULL_SET = 60_000  # training images in MNIST and Fashion-MNIST: no limit
-TEST_SET = 10_000  # test images, each evaluated once an epoch
+FULL_SET = forecast.FULL_SET
 # The page opens on a run that draws a 2-D map with digit clusters while a teacher explains it
 # (bench/classroom.py first-run); the seeds' recipes are one choice away.
 FIRST_PRESET, QUICK_EPOCHS = "vae-2d", 1
+NAME_CHARS = 40  # a run's name, as the class board shows it
 
 
 @st.cache_resource
-def job_queue() -> JobQueue:
-    """The trainer shared by every session of this server: a few jobs at once, the others wait."""
-    return JobQueue(abandon_after=ABANDON_AFTER_S)
+def _pools() -> dict:
+    """This server's pools: "local" (warm workers here), "cluster" (a Ray cluster's, with $AELIB_RAY_ADDRESS),
+    "note" (why the cluster is not used, once it is not), and "all" (every pool it has had, for the board)."""
+    return {"local": None, "cluster": None, "note": None, "all": [], "lock": threading.Lock()}
+
+
+def pool() -> TrainingPool:
+    """The trainers every session of this server shares: a Ray cluster's with $AELIB_RAY_ADDRESS (aelib.cluster),
+    while it answers; else warm workers here. A few runs at once, the others wait."""
+    p = _pools()
+    with p["lock"]:
+        address = os.environ.get("AELIB_RAY_ADDRESS", "").strip()
+        if address and p["cluster"] is None and p["note"] is None:
+            with st.spinner(f"Connecting to the training cluster at {address}…"):
+                try:
+                    # Replicas of the app (deploy/class.sh) split the cluster's places between them.
+                    share = int(os.environ.get("AELIB_REPLICAS", "1") or 1)
+                    p["cluster"] = Cluster(address).pool(abandon_after=ABANDON_AFTER_S, share=share)
+                    p["all"].append(p["cluster"])
+                except ClusterError as err:
+                    p["note"] = f"Training on this machine, not on the cluster: {err}"
+        if p["cluster"] is not None and p["cluster"].cluster.gone is not None:
+            p["note"] = f"{p['cluster'].cluster.gone} Runs train on this machine now; saved models are all still here."
+            p["cluster"] = None
+        if p["cluster"] is not None:
+            return p["cluster"]
+        if p["local"] is None:
+            p["local"] = TrainingPool(abandon_after=ABANDON_AFTER_S)
+            p["all"].append(p["local"])
+        return p["local"]
+
+
+def where_runs_train() -> tuple[str, str] | None:
+    """("warning", why runs train here and not on the cluster), ("info", the cluster they train on), or None for a
+    server without a cluster."""
+    current = pool()
+    note = _pools()["note"]
+    if note is not None:
+        return "warning", note
+    cluster = getattr(current, "cluster", None)
+    if cluster is None:
+        return None
+    f = cluster.facts
+    return "info", (f"Runs train on the cluster at {cluster.address}: {len(f['nodes'])} machine"
+                    f"{'s' if len(f['nodes']) != 1 else ''}, {current.limit} of this server's runs at once"
+                    + (f"; without the dataset: {', '.join(f['without_data'])}" if f["without_data"] else "") + ".")
+
+
+def jobs() -> list[TrainingJob]:
+    """Every run of this server, on each pool it has had, the first first."""
+    pool()
+    return sorted((j for p in _pools()["all"] for j in p.jobs()), key=lambda j: j.number)
 
 
 def job() -> TrainingJob | None:
     """This session's training job, if it started one."""
     return st.session_state.get("job")
+
+
+def run(number: int | None) -> TrainingJob | None:
+    """Any run of this server, by its number."""
+    return next((j for j in jobs() if j.number == number), None)
+
+
+def clean_name(text: str | None) -> str | None:
+    """A run's name as the class sees it: letters, digits, spaces and a little punctuation, at most NAME_CHARS;
+    None for nothing left (the run is then "run N")."""
+    kept = re.sub(r"[^\w .,'!?()+-]", "", " ".join(str(text or "").split()), flags=re.UNICODE)
+    return kept[:NAME_CHARS].strip() or None
 
 
 def model_overrides(preset: str, latent: int, prior_components: int | None, noise: float | None) -> dict:
@@ -59,73 +123,53 @@ def model_overrides(preset: str, latent: int, prior_components: int | None, nois
     return overrides
 
 
-def run_config(preset: str, overrides: dict, limit: int, **train) -> TrainConfig:
-    """The Train page's run settings as a recipe: the map's history is kept for 2-D codes."""
+def run_config(preset: str, base: TrainConfig, overrides: dict, limit: int, **train) -> TrainConfig:
+    """The Train page's run settings over `base` (the preset's first look, or its full recipe): the map's history
+    is kept for 2-D codes."""
     two_d = overrides.get("latent_dim", get_preset(preset).config.latent_dim) == 2
-    return recipe(preset, limit=None if limit >= FULL_SET else int(limit), snapshots=True,
-                  snapshot_points=2000 if two_d else 0, **train)
+    return dataclasses.replace(base, limit=None if limit >= FULL_SET else int(limit), snapshots=True,
+                               snapshot_points=2000 if two_d else 0, **train)
 
 
-def start(preset: str, overrides: dict, config: TrainConfig) -> TrainingJob:
-    """Queue a run of `preset` with the Train page's settings as this session's job; it is stopped if
-    the session's browser tab closes."""
-    new = TrainingJob(preset, config, **overrides)
+def length_words(config: TrainConfig) -> str:
+    """A recipe's length in a few words: '1 epoch'."""
+    return f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+
+
+def first_look_words(first: TrainConfig, full: TrainConfig) -> str | None:
+    """What a preset's first look does beyond cutting its recipe short, said under the choice; None for nothing."""
+    said = []
+    if first.lr != full.lr or first.batch_size != full.batch_size:
+        said.append(f"a learning rate of {first.lr:g} in batches of {first.batch_size}")
+    if first.warmup_steps:
+        said.append(f"the rate warmed up over the first {first.warmup_steps} steps")
+    if first.betas != full.betas:
+        said.append(f"Adam's averages over shorter spans (betas {first.betas[0]:g}, {first.betas[1]:g})")
+    if first.kl_warmup:
+        said.append("the KL's weight rising from 0 over " + ("the run" if first.kl_warmup >= 1 else
+                                                              f"the first {first.kl_warmup:.0%} of it"))
+    if not said:
+        return None
+    return ("The first look trains with " + ", ".join(said) + ", so that the map shows the digits' clusters "
+            "within seconds (bench/first_look.py measured it).")
+
+
+def start(preset: str, overrides: dict, config: TrainConfig, name: str | None = None) -> TrainingJob | None:
+    """Queue a run of `preset` with the Train page's settings as this session's job, called `name`; it is
+    stopped if the session's browser tab closes. None when this session has a run waiting or training already
+    (two presses of Start at once): one run a session."""
+    old = job()
+    if old is not None and old.view().running:
+        return None
+    new = TrainingJob(preset, config, name=clean_name(name), **overrides)
     new.owner_alive = _session_alive()
     new.started_at = time.strftime("%H:%M")
+    forecast.foresee(new, pool())
+    new.expected_wait_s = forecast.forecast(pool(), new.expected_s).starts_in  # before it joins the queue
+    if old is not None:
+        old.release()  # the old run can no longer be saved from this page: its weights may go
     st.session_state["job"] = new
-    return job_queue().submit(new)
-
-
-_PROBE = threading.Lock()  # one speed probe at a time: two would time each other
-
-
-@st.cache_resource
-def _measured() -> dict:
-    """What this server measured of its machine: ("speed", preset, batch, overrides) -> Speed, and
-    "startup" -> the seconds the last run's training process took to start."""
-    return {}
-
-
-def _speed(preset: str, overrides: dict, batch_size: int) -> Speed | None:
-    """The measured speed of these settings; None while a run trains here, as timing it then would
-    time the run too, and slow it."""
-    key = ("speed", preset, batch_size, tuple(sorted(overrides.items())))
-    if key not in _measured():
-        if job_queue().running:
-            return None
-        with st.spinner("Timing a few training steps of these settings on this machine…"), _PROBE:
-            # At the training process's own thread count, not the server's one thread (see ui/shared.py).
-            threads = torch.get_num_threads()
-            torch.set_num_threads(shared.TRAIN_THREADS)
-            try:
-                _measured()[key] = training_speed(preset, batch_size, **overrides)
-            finally:
-                torch.set_num_threads(threads)
-    return _measured()[key]
-
-
-def remember_startup(v: JobView) -> None:
-    if v.startup_s is not None:
-        _measured()["startup"] = v.startup_s
-
-
-def duration_note(preset: str, overrides: dict, config: TrainConfig) -> str:
-    """How long these settings will take on this machine, from its measured speed, said before Start."""
-    speed = _speed(preset, overrides, config.batch_size)
-    if speed is None:
-        return "How long this takes shows here once the machine is free: timing it now would slow the run training."
-    seconds = speed.run_seconds(config, FULL_SET, TEST_SET)
-    startup = _measured().get("startup")
-    start = (f", plus {startup:.0f} s to start the training process" if startup is not None
-             else ", plus a few seconds to start the training process")
-    return (f"These settings take about **{_duration(seconds)}** on this machine{start}: measured just now, "
-            f"at {speed.train_per_s:,.0f} training images a second.")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+    return pool().submit(new)
 
 
 def _session_alive():
@@ -141,9 +185,15 @@ def _session_alive():
 
 
 def waiting_note(j: TrainingJob) -> str:
-    queue = job_queue()
-    return (f"Waiting for a free trainer: you are number {queue.position(j)} in the queue. This machine trains "
-            f"{queue.limit} model{'s' if queue.limit > 1 else ''} at a time; yours starts by itself.")
+    """Where a waiting run stands in the queue and when it should start, kept current at every look."""
+    p = pool()
+    place = p.position(j)
+    if place is None:
+        return "Its turn has come: starting…"
+    f = forecast.forecast(p, j.expected_s, j)
+    when = f" It should start in about {forecast.duration(f.starts_in)}." if f.starts_in is not None else ""
+    return (f"Waiting for a free trainer: number {place} in the queue.{when} This machine trains {p.limit} "
+            f"model{'s' if p.limit > 1 else ''} at a time; each starts by itself.")
 
 
 def progress_text(j: TrainingJob, v: JobView) -> str:
@@ -169,9 +219,13 @@ def live_bar_data(j: TrainingJob, v: JobView) -> dict:
     until it asks the server again (None: the live view's own timer asks first), and `askEvery` after that."""
     ev = v.last
     queued = v.state == "queued"
-    data = {"run": str(id(j)), "fraction": ev.fraction if ev else 0.0,
-            "text": "Waiting for a free trainer…" if queued else progress_text(j, v),
-            "askIn": POLL_S if v.running else None, "askEvery": POLL_S}
+    ask = POLL_S if v.running else None
+    if queued:  # a waiting run asks when it should start, not every POLL_S: a class waits many at a time
+        starts = forecast.forecast(pool(), j.expected_s, j).starts_in
+        ask = max(POLL_S, starts + ASK_AFTER_S) if starts is not None and starts < FIGURES_S else None
+    data = {"run": str(j.number), "fraction": ev.fraction if ev else 0.0,
+            "text": "Waiting for a free trainer…" if queued else progress_text(j, v), "askIn": ask,
+            "askEvery": POLL_S}
     if v.running and not queued and ev is not None and ev.step and ev.elapsed > 0:
         due = ev.eta + ASK_AFTER_S  # the run's end, and the test set's last pass after it
         data |= {"template": _progress_line(j, v), "step": ev.step, "total": ev.total_steps, "eta": ev.eta,
@@ -202,28 +256,48 @@ def planned_figure(preset: str, overrides: dict, config: TrainConfig) -> go.Figu
                                                             config.epochs)
 
 
+@st.cache_resource
+def _shown() -> dict:
+    """The live figures of every run as they stand, by (run, figure): built once for all who watch it (its owner,
+    and a class following it), and again only when the run has more to show."""
+    return {}
+
+
+def _once(j: TrainingJob, name: str, version: tuple, build, keep: int = 60):
+    kept = _shown()
+    entry = kept.get((j.number, name))
+    if entry is None or entry[0] != version:
+        kept.pop((j.number, name), None)
+        entry = kept[(j.number, name)] = (version, build())
+        for old in list(kept)[:-keep]:  # the runs shown least lately
+            kept.pop(old, None)
+    return entry[1]
+
+
 def loss_figure(j: TrainingJob, v: JobView) -> go.Figure:
     """The training and test curves so far, with the shipped run of the same settings in grey to beat."""
-    ref = reference_run(j.model.config.to_dict(), j.config.dataset, j.config.beta)
-    return figures.loss_chart(v.steps, v.evals, j.preset.variational, reference_name=ref and f"shipped {ref[0]}",
-                              reference=ref and [h for h in ref[1] if h["epoch"] <= j.config.epochs + 1e-6])
+    def build() -> go.Figure:
+        ref = reference_run(j.model.config.to_dict(), j.config.dataset, j.config.beta)
+        return figures.loss_chart(v.steps, v.evals, j.preset.variational,
+                                  reference_name=ref and f"shipped {ref[0]}",
+                                  reference=ref and [h for h in ref[1] if h["epoch"] <= j.config.epochs + 1e-6])
+
+    return _once(j, "loss", (len(v.steps), len(v.evals)), build)
 
 
 def snapshot_figures(j: TrainingJob, v: JobView) -> tuple[go.Figure | None, go.Figure | None]:
     """The fixed test digits rebuilt, and the 2-D map, at the latest evaluation (built once per
     evaluation); None for what is not there yet, or not 2-D."""
-    key = (id(j), len(v.snapshots))
-    cached = st.session_state.get("train:snap_figs")
-    if cached and cached[0] == key:
-        return cached[1]
-    recon = scatter = None
-    if v.snapshots:
-        snap = v.snapshots[-1]
-        recon = figures.image_rows([j.test_digits, snap.recon], ["test digit", "rebuilt"], scale=2.2)
-        if snap.codes.shape[1:] == (2,):
-            scatter = figures.training_map(snap.codes, j.snapshot_labels, CLASS_NAMES[j.config.dataset])
-    st.session_state["train:snap_figs"] = (key, (recon, scatter))
-    return recon, scatter
+    def build() -> tuple[go.Figure | None, go.Figure | None]:
+        recon = scatter = None
+        if v.snapshots:
+            snap = v.snapshots[-1]
+            recon = figures.image_rows([j.test_digits, snap.recon], ["test digit", "rebuilt"], scale=2.2)
+            if snap.codes.shape[1:] == (2,):
+                scatter = figures.training_map(snap.codes, j.snapshot_labels, CLASS_NAMES[j.config.dataset])
+        return recon, scatter
+
+    return _once(j, "snapshots", (len(v.snapshots),), build)
 
 
 def formation(j: TrainingJob, v: JobView) -> go.Figure | None:
@@ -241,8 +315,9 @@ def save(j: TrainingJob, name: str, running: bool) -> None:
     if path.exists() and str(path) not in st.session_state.get("trained", {}).values():
         raise ValueError(f"{path.name} already exists and is not yours; pick another name.")
     j.save(path, judge=shared.judge(j.config.dataset))
+    j.saved_as = remember_trained(path)  # for those who follow the run: the explorer opens it by this name
     # Kept in the session, not shown once: the live view redraws every few seconds and would wipe it.
-    st.session_state["train:saved"] = (id(j), f"Saved as {remember_trained(path)}. It is now the model on every "
+    st.session_state["train:saved"] = (id(j), f"Saved as {j.saved_as}. It is now the model on every "
                                               "page" + ("; training goes on." if running else "."))
     _mark_run(j)  # saved: a lost server would no longer lose it
 
@@ -294,7 +369,7 @@ def badge() -> None:
 def _badge(j: TrainingJob) -> None:
     v = j.view()
     if v.running:
-        pct = (f"number {job_queue().position(j)} in the queue" if v.state == "queued"
+        pct = (f"number {pool().position(j)} in the queue" if v.state == "queued"
                else f"{100 * v.last.fraction:.0f}%" if v.last else "starting")
         st.info(f"Training {j.preset.name}: {pct}. It goes on while you use other pages.")
     else:

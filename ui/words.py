@@ -24,10 +24,13 @@ def test_figure(meta: dict) -> str:
     return f"{value:.2f} nats/image" if unit == "loss" else f"{value:.4f} BCE/pixel"
 
 
-def job_message(view: JobView) -> str:
-    """What happened to a run, in the page's words when its owner was gone."""
+def job_message(view: JobView, owner: bool = True) -> str:
+    """What happened to a run, told its owner (`owner`) or anyone who follows it."""
     if view.abandoned and view.state == "stopped":
-        return "Stopped: this page was closed, or left unwatched for minutes, while it trained or waited."
+        return ("Stopped: this page was closed, or left unwatched for minutes, while it trained or waited." if owner
+                else "Stopped: its owner's page was closed, or left unwatched for minutes.")
+    if not owner and view.state == "stopped":
+        return "Its owner stopped this run; what it had learned by then is shown below."
     return view.message
 
 

@@ -139,14 +139,14 @@ def progress_cases() -> dict:
     from ui.training import live_bar_data, progress_text
 
     epochs, per_epoch, batch, rate = 3, 469, 128, 37.5  # steps a second
-    job = types.SimpleNamespace(config=types.SimpleNamespace(epochs=epochs))
+    job = types.SimpleNamespace(config=types.SimpleNamespace(epochs=epochs), number=1)
     total = epochs * per_epoch
     reports = []
     for step in (3, 150, 468, 469, 470, 900, 1400, 1406):
         elapsed = step / rate
         ev = Event("step", step / per_epoch, step, total, elapsed, rate * batch)
         view = JobView("running", "Training…", ev)
-        data = {k: v for k, v in live_bar_data(job, view).items() if k != "run"}  # the run's name: its id()
+        data = live_bar_data(job, view)
         reports.append({"s": elapsed, "data": data, "text": progress_text(job, view)})
     return {"reports": reports}
 
