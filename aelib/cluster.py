@@ -18,12 +18,11 @@ import pickle
 import sys
 import threading
 import time
-from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable
 
-from aelib.workers import _bare_main, _receive, _send
+from aelib.workers import _post, _receive, _send, _spawn
 
 CONNECT_S = 30.0  # a cluster that has not answered by then is not used
 WARM_S = 300.0  # then, for its machines' warm-up: the first one after a machine starts reads torch and the data cold
@@ -352,15 +351,7 @@ class Cluster:
         self._slots = itertools.count()
         self._places: dict[int, _Place] = {}
         self._lock = threading.Lock()
-        ctx = get_context("spawn")
-        child_tasks, self._tasks = ctx.Pipe(duplex=False)
-        self._events, child_events = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_bridge, args=(child_tasks, child_events, address, data_root),
-                                    name="aelib-cluster-bridge", daemon=True)
-        with _bare_main():
-            self._process.start()
-        child_tasks.close()
-        child_events.close()
+        self._process, self._tasks, self._events = _spawn(_bridge, (address, data_root), "aelib-cluster-bridge")
         self.pid = self._process.pid
         kind, payload = self._first(connect_s, f"did not answer within {connect_s:.0f} s: is its head started "
                                                "(`ray start --head`), and is the address right?")
@@ -405,11 +396,7 @@ class Cluster:
         self._process.join(10)
 
     def _post(self, message) -> None:
-        with self._lock:
-            try:
-                _send(self._tasks, message)
-            except OSError:
-                pass  # the bridge is gone: its reader says so
+        _post(self._lock, self._tasks, message)
 
     def _read(self) -> None:
         while True:

@@ -21,6 +21,7 @@ import time
 import types
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Callable
 
@@ -56,6 +57,29 @@ def _send(conn: Connection, message) -> None:
 
 def _receive(conn: Connection):
     return pickle.loads(conn.recv_bytes())  # noqa: S301 - written by our own processes
+
+
+def _spawn(target: Callable, args: tuple, name: str) -> tuple[BaseProcess, Connection, Connection]:
+    """A spawned process running `target(tasks, events, *args)`: (the process, our end of its tasks pipe, our end
+    of its events pipe)."""
+    ctx = get_context("spawn")
+    child_tasks, tasks = ctx.Pipe(duplex=False)
+    events, child_events = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=target, args=(child_tasks, child_events, *args), name=name, daemon=True)
+    with _bare_main():
+        process.start()
+    child_tasks.close()  # the child holds its own copies: ours would hide its end
+    child_events.close()
+    return process, tasks, events
+
+
+def _post(lock: threading.Lock, conn: Connection, message) -> None:
+    """Send to a child process, one sender at a time; a child that is gone is told nothing (its reader says so)."""
+    with lock:
+        try:
+            _send(conn, message)
+        except OSError:
+            pass
 
 
 def resident_mb() -> float:
@@ -192,18 +216,10 @@ class Worker:
 
     def __init__(self, on_message: Callable, data_root=None, preload: tuple[str, ...] = ("mnist",)):
         self._on_message = on_message
-        ctx = get_context("spawn")
-        child_tasks, self._tasks = ctx.Pipe(duplex=False)
-        self._events, child_events = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_serve, args=(child_tasks, child_events, data_root, preload),
-                                    name="aelib-trainer", daemon=True)
         self._send_lock = threading.Lock()
         self._closing = False
         self.started = time.monotonic()
-        with _bare_main():
-            self._process.start()
-        child_tasks.close()  # the child holds its own copies: ours would hide its end
-        child_events.close()
+        self._process, self._tasks, self._events = _spawn(_serve, (data_root, preload), "aelib-trainer")
         self._reader = threading.Thread(target=self._read, name="aelib-trainer-reader", daemon=True)
         self._reader.start()
 
@@ -237,11 +253,7 @@ class Worker:
         self._reader.join(timeout)
 
     def _post(self, message) -> None:
-        with self._send_lock:
-            try:
-                _send(self._tasks, message)
-            except OSError:
-                pass  # the process is gone: the reader says so
+        _post(self._send_lock, self._tasks, message)
 
     def _read(self) -> None:
         while True:
